@@ -1,0 +1,48 @@
+# The two set-up commands (`make run`, `make test`) and their friends. Every target first installs
+# whatever Debian packages are missing, then configures and builds into build/ (Release).
+JOBS   := $(shell nproc)
+CMAKE  ?= cmake
+CTEST  ?= ctest
+
+.PHONY: all deps build run test bench test-tsan test-asan format clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(CMAKE) -S . -B build -DCMAKE_BUILD_TYPE=Release
+	$(CMAKE) --build build -j$(JOBS)
+
+run: build
+	build/bin/ringcast-core-example
+
+# Plain ctest skips benchmarks (label `bench`).
+test: build
+	$(CTEST) --test-dir build --output-on-failure -LE bench
+
+bench: build
+	build/bin/ringcast-core-bench --scenario=all --format=table
+
+# Core and stress tests under ThreadSanitizer.
+test-tsan: deps
+	$(CMAKE) -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGCAST_SANITIZER=thread \
+	  -DRINGCAST_BUILD_BENCH=OFF -DRINGCAST_BUILD_EXAMPLES=OFF
+	$(CMAKE) --build build-tsan -j$(JOBS)
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  $(CTEST) --test-dir build-tsan --output-on-failure -L 'core|stress'
+
+# Everything else under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan: deps
+	$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGCAST_SANITIZER=address \
+	  -DRINGCAST_BUILD_BENCH=OFF
+	$(CMAKE) --build build-asan -j$(JOBS)
+	ASAN_OPTIONS="detect_leaks=1 abort_on_error=1" UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1" \
+	  $(CTEST) --test-dir build-asan --output-on-failure -LE bench
+
+format:
+	git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+clean:
+	rm -rf build build-tsan build-asan

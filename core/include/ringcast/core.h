@@ -1,0 +1,21 @@
+// The ringcast disruptor core in one include. See the README's "Core library" section.
+#ifndef RINGCAST_CORE_H_
+#define RINGCAST_CORE_H_
+
+#include "ringcast/core/batch_event_processor.h"
+#include "ringcast/core/disruptor.h"
+#include "ringcast/core/event_handler.h"
+#include "ringcast/core/event_poller.h"
+#include "ringcast/core/gating_sequences.h"
+#include "ringcast/core/multi_producer_sequencer.h"
+#include "ringcast/core/producer_wait.h"
+#include "ringcast/core/ring_buffer.h"
+#include "ringcast/core/sequence.h"
+#include "ringcast/core/sequence_barrier.h"
+#include "ringcast/core/sequencer.h"
+#include "ringcast/core/sharded_mpsc_channel.h"
+#include "ringcast/core/single_producer_sequencer.h"
+#include "ringcast/core/thread.h"
+#include "ringcast/core/wait_strategy.h"
+
+#endif  // RINGCAST_CORE_H_

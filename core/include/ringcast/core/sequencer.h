@@ -1,0 +1,121 @@
+// What the two sequencers share: claim results, the sequencer concept, and the state common to
+// both (capacity, cursor, gating sequences, the wait strategy).
+#ifndef RINGCAST_CORE_SEQUENCER_H_
+#define RINGCAST_CORE_SEQUENCER_H_
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "ringcast/core/check.h"
+#include "ringcast/core/gating_sequences.h"
+#include "ringcast/core/ring_buffer.h"
+#include "ringcast/core/sequence.h"
+#include "ringcast/core/wait_strategy.h"
+
+namespace ringcast {
+
+enum class ClaimStatus : uint8_t {
+  kOk,                    // `sequence` is the highest claimed; the claim is sequence-n+1..sequence
+  kInsufficientCapacity,  // the ring lacks room for n now; nothing was claimed
+  kTooLarge,              // n < 1 or n > capacity: no claim of this size can ever succeed
+};
+
+struct [[nodiscard]] ClaimResult {
+  ClaimStatus status;
+  int64_t sequence;
+
+  [[nodiscard]] bool ok() const noexcept { return status == ClaimStatus::kOk; }
+};
+
+struct SequencerOptions {
+  // Upper bound on gating sequences (consumers the producers wait for) at any one time.
+  std::size_t max_gating_sequences = GatingSequences::kDefaultMaxSequences;
+};
+
+namespace internal {
+
+// State both sequencers keep. Not a polymorphic base: the sequencers are used by value through
+// templates, never through a pointer to this.
+template <WaitStrategy W>
+class SequencerState {
+ public:
+  [[nodiscard]] int64_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] W& wait_strategy() noexcept { return wait_strategy_; }
+
+  // The cursor consumers wait on: the highest published sequence for a single producer, the
+  // highest claimed one for multiple producers (per-slot availability tells what is published).
+  [[nodiscard]] const Sequence& cursor_sequence() const noexcept { return cursor_; }
+  [[nodiscard]] int64_t Cursor() const noexcept { return cursor_.Get(); }
+
+  // Adds a consumer sequence the producers must not lap. Requires: its value is not older than
+  // the slowest existing gating sequence. False when max_gating_sequences are already in use.
+  [[nodiscard]] bool AddGatingSequence(const Sequence& sequence) { return gating_.Add(sequence); }
+
+  // Sets `sequence` to the current cursor and adds it: the consumer owning it will see every event
+  // after that cursor and none before. Returns the start (the cursor), or kInitialSequence - 1
+  // if every slot is taken. Requires: some gating sequence exists already, or no producer claims
+  // concurrently (otherwise a producer may still hold room it reserved before the add).
+  [[nodiscard]] int64_t AddGatingSequenceAtCursor(Sequence& sequence) {
+    const int64_t start = cursor_.Get();
+    sequence.Set(start);
+    return gating_.Add(sequence) ? start : kInitialSequence - 1;
+  }
+
+  // Removes a gating sequence; once this returns the producers no longer read it.
+  bool RemoveGatingSequence(const Sequence& sequence) { return gating_.Remove(sequence); }
+
+  // The slowest gating sequence, or `floor` when nothing gates or it is smaller.
+  [[nodiscard]] int64_t MinimumGatingSequence(int64_t floor) const noexcept {
+    return gating_.Minimum(floor);
+  }
+
+  [[nodiscard]] std::size_t GatingSequenceCount() const noexcept { return gating_.SizeGuess(); }
+
+  // Events published (or claimed, for multiple producers) but not yet released by the slowest
+  // gating consumer. A snapshot: approximate while producers and consumers run.
+  [[nodiscard]] int64_t Occupancy() const noexcept {
+    const int64_t cursor = cursor_.Get();
+    const int64_t occupancy = cursor - gating_.Minimum(cursor);
+    return occupancy < 0 ? 0 : (occupancy > capacity_ ? capacity_ : occupancy);
+  }
+
+  // Occupancy / capacity, from 0 (empty) to 1 (producers are blocked).
+  [[nodiscard]] double BackpressureRatio() const noexcept {
+    return static_cast<double>(Occupancy()) / static_cast<double>(capacity_);
+  }
+
+ protected:
+  SequencerState(int64_t capacity, W wait_strategy, const SequencerOptions& options)
+      : capacity_(capacity),
+        gating_(options.max_gating_sequences),
+        wait_strategy_(std::move(wait_strategy)) {
+    RINGCAST_CHECK(ValidateCapacity(capacity).ok(),
+                   "sequencer capacity must be a power of two between 1 and 2^30");
+  }
+
+  const int64_t capacity_;
+  Sequence cursor_;
+  GatingSequences gating_;
+  W wait_strategy_;
+};
+
+}  // namespace internal
+
+template <class S>
+concept Sequencer = requires(S& s, const S& cs, int64_t n, int64_t lo, int64_t hi) {
+  typename S::WaitStrategyType;
+  { s.Next(n) } -> std::same_as<int64_t>;
+  { s.TryNext(n) } -> std::same_as<ClaimResult>;
+  { s.Publish(hi) } noexcept;
+  { s.Publish(lo, hi) } noexcept;
+  { cs.IsAvailable(n) } -> std::same_as<bool>;
+  { cs.HighestPublishedSequence(lo, hi) } -> std::same_as<int64_t>;
+  { cs.Cursor() } -> std::same_as<int64_t>;
+  { cs.capacity() } -> std::same_as<int64_t>;
+};
+
+}  // namespace ringcast
+
+#endif  // RINGCAST_CORE_SEQUENCER_H_

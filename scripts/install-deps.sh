@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages ringcast needs, only those that are missing. Idempotent: a second run
+# with everything present does nothing and needs no network. Works as root, uses sudo otherwise.
+set -euo pipefail
+
+packages=(
+  build-essential cmake make pkg-config
+  libabsl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # peers of the core benchmark
+  libboost-dev libconcurrentqueue-dev libreaderwriterqueue-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
