@@ -33,9 +33,10 @@ test-tsan: deps
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	  $(CTEST) --test-dir build-tsan --output-on-failure -L 'core|stress'
 
-# Everything else under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Everything else under AddressSanitizer + UndefinedBehaviorSanitizer. A Debug build, so the debug
+# checks (RINGCAST_DCHECK, such as the single-producer misuse check) run too.
 test-asan: deps
-	$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGCAST_SANITIZER=address \
+	$(CMAKE) -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRINGCAST_SANITIZER=address \
 	  -DRINGCAST_BUILD_BENCH=OFF
 	$(CMAKE) --build build-asan -j$(JOBS)
 	ASAN_OPTIONS="detect_leaks=1 abort_on_error=1" UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1" \

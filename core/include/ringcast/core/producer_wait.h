@@ -37,16 +37,21 @@ struct YieldOnFull {
 };
 
 // Spins, yields, then sleeps with an exponentially growing interval capped at 1 ms: for rings
-// that stay full for long (a stalled consumer), where spinning would waste a core.
+// that may stay full for long (a stalled consumer), where spinning would waste a core. The yield
+// phase is long (about a millisecond of yields) because a consumer that is merely a little behind
+// frees a slot within microseconds, and the shortest sleep costs tens of them.
 struct BackoffOnFull {
+  static constexpr uint32_t kSpins = 64;
+  static constexpr uint32_t kYields = 1024;
+
   void Idle(uint32_t iteration) noexcept {
-    if (iteration < 64) {
+    if (iteration < kSpins) {
       CpuRelax();
-    } else if (iteration < 128) {
+    } else if (iteration < kSpins + kYields) {
       std::this_thread::yield();
     } else {
-      const uint32_t shift = iteration - 128 < 10 ? iteration - 128 : 10;
-      std::this_thread::sleep_for(std::chrono::microseconds(1u << shift));
+      const uint32_t step = iteration - kSpins - kYields;
+      std::this_thread::sleep_for(std::chrono::microseconds(1u << (step < 10 ? step : 10)));
     }
   }
 };

@@ -1,0 +1,230 @@
+#include "ringcast/core/disruptor.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ringcast/core/single_producer_sequencer.h"
+#include "test_support.h"
+
+namespace ringcast {
+namespace {
+
+using testing::CountedEvent;
+
+struct Event {
+  int64_t value = 0;
+  int64_t doubled = 0;  // written by stage a
+  int64_t tripled = 0;  // written by stage b
+};
+
+struct Doubler {
+  void OnEvent(Event& e, int64_t, bool) { e.doubled = e.value * 2; }
+};
+struct Tripler {
+  void OnEvent(Event& e, int64_t, bool) { e.tripled = e.value * 3; }
+};
+// Checks that both upstream stages finished the event before it got here.
+struct Joiner {
+  int64_t events = 0;
+  int64_t wrong = 0;
+  void OnEvent(const Event& e, int64_t, bool) {
+    ++events;
+    if (e.doubled != e.value * 2 || e.tripled != e.value * 3) ++wrong;
+  }
+};
+struct Counter {
+  std::atomic<int64_t> events{0};
+  std::atomic<int64_t> sum{0};
+  std::string thread_name;
+  void OnStart() {
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof(name));
+    thread_name = name;
+  }
+  void OnEvent(const Event& e, int64_t, bool) {
+    events.fetch_add(1, std::memory_order_relaxed);
+    sum.fetch_add(e.value, std::memory_order_relaxed);
+  }
+};
+
+constexpr int64_t kEvents = 20'000 / testing::kScale;
+
+template <class D>
+void PublishRange(D& d, int64_t count) {
+  for (int64_t i = 1; i <= count; ++i) d.Publish([i](Event& e, int64_t) { e.value = i; });
+}
+
+TEST(Disruptor, MulticastsEveryEventToEveryFirstStage) {
+  Disruptor<Event> d(64);
+  Counter a, b;
+  d.HandleEventsWith(a, b);
+  ASSERT_TRUE(d.Start().ok());
+  PublishRange(d, kEvents);
+  ASSERT_TRUE(d.Shutdown(absl::Seconds(30)).ok());
+  EXPECT_EQ(a.events.load(), kEvents);
+  EXPECT_EQ(b.events.load(), kEvents);
+  EXPECT_EQ(a.sum.load(), kEvents * (kEvents + 1) / 2);
+}
+
+TEST(Disruptor, ThenRunsAStageAfterEveryStageOfTheGroup) {
+  Disruptor<Event, SingleProducerSequencer<Yielding>> d(256);
+  Doubler doubler;
+  Tripler tripler;
+  Joiner joiner;
+  d.HandleEventsWith(doubler, tripler).Then(joiner);
+  ASSERT_TRUE(d.Start().ok());
+  PublishRange(d, kEvents);
+  ASSERT_TRUE(d.Shutdown(absl::Seconds(30)).ok());
+  EXPECT_EQ(joiner.events, kEvents);
+  EXPECT_EQ(joiner.wrong, 0);
+}
+
+TEST(Disruptor, AfterBuildsADiamond) {
+  Disruptor<Event, MultiProducerSequencer<PhasedBackoff<>>> d(256);
+  Doubler doubler;
+  Tripler tripler;
+  Joiner joiner;
+  Counter audit;
+  d.HandleEventsWith(doubler, tripler);
+  d.After(doubler, tripler).HandleEventsWith(joiner);
+  d.After(doubler).Then(audit);
+  ASSERT_TRUE(d.Start().ok());
+  PublishRange(d, kEvents);
+  ASSERT_TRUE(d.Shutdown(absl::Seconds(30)).ok());
+  EXPECT_EQ(joiner.events, kEvents);
+  EXPECT_EQ(joiner.wrong, 0);
+  EXPECT_EQ(audit.events.load(), kEvents);
+  EXPECT_EQ(d.SequenceOf(joiner).Get(), kEvents - 1);
+}
+
+TEST(Disruptor, OnlyTheLastStagesGateTheProducers) {
+  Disruptor<Event> d(8);
+  Doubler first;
+  Joiner last;
+  d.HandleEventsWith(first).Then(last);
+  EXPECT_EQ(d.sequencer().GatingSequenceCount(), 1u);
+}
+
+TEST(Disruptor, NamesStageThreads) {
+  Disruptor<Event> d(8);
+  Counter counter;
+  d.HandleEventsWith(Stage(counter, {.name = "journal"}));
+  ASSERT_TRUE(d.Start().ok());
+  PublishRange(d, 1);
+  ASSERT_TRUE(d.Shutdown(absl::Seconds(10)).ok());
+  EXPECT_EQ(counter.thread_name, "journal");
+}
+
+TEST(Disruptor, PinsAStageToACpuWhenAsked) {
+  Disruptor<Event> d(8);
+  Counter counter;
+  d.HandleEventsWith(Stage(counter, {.cpu = 0}));
+  ASSERT_TRUE(d.Start().ok());
+  PublishRange(d, 3);
+  EXPECT_TRUE(d.Shutdown(absl::Seconds(10)).ok());
+  EXPECT_EQ(counter.events.load(), 3);
+}
+
+TEST(Disruptor, StartTwiceOrWithoutStagesIsRefused) {
+  Disruptor<Event> empty(8);
+  EXPECT_EQ(empty.Start().code(), absl::StatusCode::kFailedPrecondition);
+  Disruptor<Event> d(8);
+  Counter counter;
+  d.HandleEventsWith(counter);
+  ASSERT_TRUE(d.Start().ok());
+  EXPECT_EQ(d.Start().code(), absl::StatusCode::kFailedPrecondition);
+  d.Halt();
+}
+
+struct Stuck {
+  std::atomic<bool> release{false};
+  void OnEvent(Event&, int64_t, bool) {
+    while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+};
+
+TEST(Disruptor, ShutdownTimesOutInsteadOfHanging) {
+  Disruptor<Event> d(8);
+  Stuck stuck;
+  d.HandleEventsWith(stuck);
+  ASSERT_TRUE(d.Start().ok());
+  PublishRange(d, 3);
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stuck.release.store(true);  // lets the halted stage's thread finish so it can be joined
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const absl::Status s = d.Shutdown(absl::Milliseconds(50));
+  releaser.join();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_NE(s.message().find("not processed"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(Disruptor, PublishBatchIsAtomicForConsumers) {
+  Disruptor<Event> d(16);
+  struct BatchChecker {
+    int64_t wrong = 0;
+    int64_t events = 0;
+    void OnEvent(const Event& e, int64_t sequence, bool end_of_batch) {
+      ++events;
+      // Batches of 4 are published together, so a batch end never falls inside one.
+      if (end_of_batch && sequence % 4 != 3) ++wrong;
+      if (e.value != sequence) ++wrong;
+    }
+  } checker;
+  d.HandleEventsWith(checker);
+  ASSERT_TRUE(d.Start().ok());
+  for (int i = 0; i < 1000; ++i) d.PublishBatch(4, [](Event& e, int64_t s) { e.value = s; });
+  ASSERT_TRUE(d.Shutdown(absl::Seconds(10)).ok());
+  EXPECT_EQ(checker.events, 4000);
+  EXPECT_EQ(checker.wrong, 0);
+}
+
+TEST(Disruptor, TryPublishFailsWhenFull) {
+  Disruptor<Event> d(2);
+  Stuck stuck;
+  d.HandleEventsWith(stuck);  // never started: nothing consumes
+  EXPECT_TRUE(d.TryPublish([](Event&, int64_t) {}));
+  EXPECT_TRUE(d.TryPublish([](Event&, int64_t) {}));
+  EXPECT_FALSE(d.TryPublish([](Event&, int64_t) {}));
+  EXPECT_EQ(d.Occupancy(), 2);
+  EXPECT_DOUBLE_EQ(d.BackpressureRatio(), 1.0);
+}
+
+TEST(Disruptor, AThrowingFillStillPublishesTheSlot) {
+  Disruptor<Event> d(8);
+  Counter counter;
+  d.HandleEventsWith(counter);
+  ASSERT_TRUE(d.Start().ok());
+  EXPECT_THROW(d.Publish([](Event&, int64_t) { throw std::runtime_error("fill"); }),
+               std::runtime_error);
+  PublishRange(d, 1);
+  ASSERT_TRUE(d.Shutdown(absl::Seconds(10)).ok());
+  EXPECT_EQ(counter.events.load(), 2) << "consumers must not stall on the abandoned slot";
+}
+
+TEST(Disruptor, SlotsAreBuiltOnceAndDestroyedOnce) {
+  CountedEvent::Reset();
+  {
+    struct Touch {
+      void OnEvent(CountedEvent& e, int64_t s, bool) { e.value = s; }
+    } touch;
+    Disruptor<CountedEvent> d(32);
+    d.HandleEventsWith(touch);
+    ASSERT_TRUE(d.Start().ok());
+    for (int i = 0; i < 1000; ++i) d.Publish([](CountedEvent& e, int64_t s) { e.value = s; });
+    ASSERT_TRUE(d.Shutdown(absl::Seconds(10)).ok());
+    EXPECT_EQ(CountedEvent::constructed.load(), 32);
+  }
+  EXPECT_EQ(CountedEvent::destroyed.load(), CountedEvent::constructed.load());
+}
+
+}  // namespace
+}  // namespace ringcast
