@@ -45,7 +45,8 @@ class BatchEventProcessorTest : public ::testing::Test {
  protected:
   void PublishValues(int64_t from, int64_t count) {
     const int64_t high = sequencer_.Next(count);
-    for (int64_t s = high - count + 1; s <= high; ++s) ring_.Get(s) = from + (s - (high - count + 1));
+    for (int64_t s = high - count + 1; s <= high; ++s)
+      ring_.Get(s) = from + (s - (high - count + 1));
     sequencer_.Publish(high - count + 1, high);
   }
 
@@ -73,8 +74,7 @@ TEST_F(BatchEventProcessorTest, DeliversEveryEventInOrderWithEndOfBatchOnTheLast
 
 TEST_F(BatchEventProcessorTest, MaxBatchSizeSplitsABacklog) {
   Recorder recorder;
-  Processor processor(ring_, sequencer_, {}, recorder,
-                                                        ProcessorOptions{.max_batch_size = 4});
+  Processor processor(ring_, sequencer_, {}, recorder, ProcessorOptions{.max_batch_size = 4});
   ASSERT_TRUE(sequencer_.AddGatingSequence(processor.sequence()));
   PublishValues(0, 10);
   std::thread thread([&] { processor.Run(); });
@@ -132,14 +132,13 @@ TEST_F(BatchEventProcessorTest, LogAndContinueCountsTheExceptionAndSkipsTheEvent
   Recorder recorder;
   recorder.throw_at = 2;
   std::vector<int64_t> reported;
-  Processor processor(
-      ring_, sequencer_, {}, recorder,
-      ProcessorOptions{.name = "recorder",
-                       .report_exception = [&](const std::string& name, int64_t s,
-                                               std::exception_ptr) {
-                         EXPECT_EQ(name, "recorder");
-                         reported.push_back(s);
-                       }});
+  Processor processor(ring_, sequencer_, {}, recorder,
+                      ProcessorOptions{.name = "recorder",
+                                       .report_exception = [&](const std::string& name, int64_t s,
+                                                               std::exception_ptr) {
+                                         EXPECT_EQ(name, "recorder");
+                                         reported.push_back(s);
+                                       }});
   ASSERT_TRUE(sequencer_.AddGatingSequence(processor.sequence()));
   PublishValues(0, 5);
   std::thread thread([&] { processor.Run(); });

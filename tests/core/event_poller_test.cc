@@ -37,10 +37,10 @@ TEST_F(EventPollerTest, HandsOverEverythingPublishedInOrder) {
   std::vector<int64_t> seen;
   std::vector<bool> ends;
   EXPECT_EQ(poller_.Poll([&](int64_t& v, int64_t, bool end) {
-              seen.push_back(v);
-              ends.push_back(end);
-              return true;
-            }),
+    seen.push_back(v);
+    ends.push_back(end);
+    return true;
+  }),
             PollState::kProcessing);
   EXPECT_EQ(seen, (std::vector<int64_t>{10, 11, 12}));
   EXPECT_EQ(ends, (std::vector<bool>{false, false, true}));

@@ -12,7 +12,8 @@ namespace {
 using testing::CountedEvent;
 
 TEST(RingBuffer, RejectsCapacityThatIsNotAPowerOfTwo) {
-  for (int64_t bad : {int64_t{0}, int64_t{-4}, int64_t{3}, int64_t{6}, int64_t{1000}, int64_t{1} << 31}) {
+  for (int64_t bad :
+       {int64_t{0}, int64_t{-4}, int64_t{3}, int64_t{6}, int64_t{1000}, int64_t{1} << 31}) {
     auto ring = RingBuffer<int>::Create(bad);
     ASSERT_FALSE(ring.ok()) << bad;
     EXPECT_EQ(ring.status().code(), absl::StatusCode::kInvalidArgument);

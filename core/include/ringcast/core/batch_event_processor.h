@@ -58,7 +58,7 @@ struct ProcessorOptions {
 };
 
 template <class E, class Handler, Sequencer S>
-  requires EventHandler<Handler, E>
+requires EventHandler<Handler, E>
 class BatchEventProcessor {
  public:
   BatchEventProcessor(RingBuffer<E>& ring, S& sequencer, std::vector<const Sequence*> upstream,
@@ -102,7 +102,8 @@ class BatchEventProcessor {
     return state_.load(std::memory_order_acquire) == kRunning;
   }
 
-  // This stage's progress: the last sequence it finished. Downstream stages and producers gate on it.
+  // This stage's progress: the last sequence it finished. Downstream stages and producers gate on
+  // it.
   [[nodiscard]] Sequence& sequence() noexcept { return sequence_; }
   [[nodiscard]] const Sequence& sequence() const noexcept { return sequence_; }
   [[nodiscard]] SequenceBarrier<S>& barrier() noexcept { return barrier_; }

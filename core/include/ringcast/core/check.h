@@ -11,15 +11,16 @@
 namespace ringcast::internal {
 
 // Prints "file:line: check failed: condition: message" to stderr and aborts.
-[[noreturn]] void CheckFailed(const char* file, int line, const char* condition, const char* message);
+[[noreturn]] void CheckFailed(const char* file, int line, const char* condition,
+                              const char* message);
 
 }  // namespace ringcast::internal
 
-#define RINGCAST_CHECK(condition, message)                                           \
-  do {                                                                               \
-    if (ABSL_PREDICT_FALSE(!(condition))) {                                          \
+#define RINGCAST_CHECK(condition, message)                                          \
+  do {                                                                              \
+    if (ABSL_PREDICT_FALSE(!(condition))) {                                         \
       ::ringcast::internal::CheckFailed(__FILE__, __LINE__, #condition, (message)); \
-    }                                                                                \
+    }                                                                               \
   } while (false)
 
 #ifdef NDEBUG

@@ -86,7 +86,9 @@ class Disruptor {
     HandlerGroup HandleEventsWith(Stages&&... stages) {
       return Then(std::forward<Stages>(stages)...);
     }
-    [[nodiscard]] const std::vector<std::size_t>& processors() const noexcept { return processors_; }
+    [[nodiscard]] const std::vector<std::size_t>& processors() const noexcept {
+      return processors_;
+    }
 
    private:
     friend class Disruptor;
@@ -153,9 +155,9 @@ class Disruptor {
     while ((backlog = Backlog()) > 0) {
       if (absl::Now() >= deadline) {
         Halt();
-        return absl::DeadlineExceededError(absl::StrCat(
-            "disruptor shutdown timed out after ", absl::FormatDuration(timeout), " with ",
-            backlog, " events not processed by the slowest stage"));
+        return absl::DeadlineExceededError(
+            absl::StrCat("disruptor shutdown timed out after ", absl::FormatDuration(timeout),
+                         " with ", backlog, " events not processed by the slowest stage"));
       }
       std::this_thread::sleep_for(pause);
       if (pause < std::chrono::milliseconds(1)) pause *= 2;
@@ -171,8 +173,8 @@ class Disruptor {
     threads_.clear();
   }
 
-  // Claims a slot, lets `fill(E&, int64_t sequence)` write it and publishes it. Waits while the ring
-  // is full. If `fill` throws the slot is published anyway (consumers must not stall on it).
+  // Claims a slot, lets `fill(E&, int64_t sequence)` write it and publishes it. Waits while the
+  // ring is full. If `fill` throws the slot is published anyway (consumers must not stall on it).
   template <class F>
   int64_t Publish(F&& fill) {
     const int64_t sequence = sequencer_.Next(1);
@@ -230,8 +232,9 @@ class Disruptor {
   struct StageImpl final : StageBase {
     StageImpl(Disruptor& d, std::vector<const Sequence*> upstream, H& h, StageOptions o)
         : StageBase(o),
-          processor(d.ring_, d.sequencer_, std::move(upstream), h,
-                    ProcessorOptions{o.name, o.max_batch_size, o.error_policy, o.report_exception}) {}
+          processor(
+              d.ring_, d.sequencer_, std::move(upstream), h,
+              ProcessorOptions{o.name, o.max_batch_size, o.error_policy, o.report_exception}) {}
     void Run() override { processor.Run(); }
     void Halt() noexcept override { processor.Halt(); }
     const Sequence& sequence() const noexcept override { return processor.sequence(); }
@@ -251,7 +254,8 @@ class Disruptor {
     if constexpr (IsStageSpec<D>::value) {
       return D(std::forward<T>(stage));
     } else {
-      static_assert(std::is_lvalue_reference_v<T>, "pass handlers by reference; they must outlive the disruptor");
+      static_assert(std::is_lvalue_reference_v<T>,
+                    "pass handlers by reference; they must outlive the disruptor");
       return StageSpec<D>{&stage, {}};
     }
   }
@@ -275,7 +279,8 @@ class Disruptor {
 
   template <class H>
   std::size_t AddStage(const std::vector<const Sequence*>& upstream, StageSpec<H> spec) {
-    static_assert(EventHandler<H, E>, "a handler needs OnEvent(E&, int64_t sequence, bool end_of_batch)");
+    static_assert(EventHandler<H, E>,
+                  "a handler needs OnEvent(E&, int64_t sequence, bool end_of_batch)");
     RINGCAST_CHECK(spec.handler != nullptr, "null handler");
     const std::size_t id = stages_.size();
     if (spec.options.name.empty()) spec.options.name = absl::StrCat("stage-", id);

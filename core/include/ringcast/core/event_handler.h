@@ -20,13 +20,21 @@ concept EventHandler = requires(H& h, E& event, int64_t sequence, bool end_of_ba
 };
 
 template <class H>
-concept HasOnStart = requires(H& h) { h.OnStart(); };
+concept HasOnStart = requires(H& h) {
+  h.OnStart();
+};
 template <class H>
-concept HasOnShutdown = requires(H& h) { h.OnShutdown(); };
+concept HasOnShutdown = requires(H& h) {
+  h.OnShutdown();
+};
 template <class H>
-concept HasOnBatchStart = requires(H& h, int64_t n) { h.OnBatchStart(n, n); };
+concept HasOnBatchStart = requires(H& h, int64_t n) {
+  h.OnBatchStart(n, n);
+};
 template <class H>
-concept HasOnTimeout = requires(H& h, int64_t sequence) { h.OnTimeout(sequence); };
+concept HasOnTimeout = requires(H& h, int64_t sequence) {
+  h.OnTimeout(sequence);
+};
 
 }  // namespace ringcast
 

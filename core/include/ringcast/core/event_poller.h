@@ -27,7 +27,9 @@ template <class E, Sequencer S>
 class EventPoller {
  public:
   EventPoller(RingBuffer<E>& ring, S& sequencer, std::vector<const Sequence*> upstream = {})
-      : ring_(ring), sequencer_(sequencer), dependents_(sequencer.cursor_sequence(), std::move(upstream)) {}
+      : ring_(ring),
+        sequencer_(sequencer),
+        dependents_(sequencer.cursor_sequence(), std::move(upstream)) {}
 
   EventPoller(const EventPoller&) = delete;
   EventPoller& operator=(const EventPoller&) = delete;

@@ -17,7 +17,8 @@ namespace ringcast {
 
 template <class P>
 concept ProducerWaitPolicy = std::default_initializable<P> && requires(P& p, uint32_t iteration) {
-  { p.Idle(iteration) } noexcept;
+  { p.Idle(iteration) }
+  noexcept;
 };
 
 // Spins: lowest latency when consumers are about to free a slot; needs a core of its own.

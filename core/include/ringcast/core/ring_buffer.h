@@ -29,7 +29,8 @@ namespace ringcast {
 // OK if `capacity` can size a ring: a power of two from 1 to 2^30.
 inline absl::Status ValidateCapacity(int64_t capacity) {
   constexpr int64_t kMaxCapacity = int64_t{1} << 30;
-  if (capacity < 1 || capacity > kMaxCapacity || !std::has_single_bit(static_cast<uint64_t>(capacity))) {
+  if (capacity < 1 || capacity > kMaxCapacity ||
+      !std::has_single_bit(static_cast<uint64_t>(capacity))) {
     return absl::InvalidArgumentError(absl::StrCat(
         "ring capacity must be a power of two between 1 and ", kMaxCapacity, ", got ", capacity));
   }
@@ -58,8 +59,8 @@ class RingBuffer {
       : capacity_(capacity), mask_(capacity - 1) {
     RINGCAST_CHECK(ValidateCapacity(capacity).ok(),
                    "ring capacity must be a power of two between 1 and 2^30");
-    slots_ = static_cast<E*>(::operator new(sizeof(E) * static_cast<std::size_t>(capacity),
-                                            std::align_val_t{kAlign}));
+    slots_ = static_cast<E*>(
+        ::operator new (sizeof(E) * static_cast<std::size_t>(capacity), std::align_val_t{kAlign}));
     std::size_t built = 0;
     try {
       for (; built < static_cast<std::size_t>(capacity); ++built) new (slots_ + built) E(factory());
@@ -81,12 +82,11 @@ class RingBuffer {
   [[nodiscard]] int64_t capacity() const noexcept { return capacity_; }
 
  private:
-  static constexpr std::size_t kAlign =
-      alignof(E) > kCacheLineSize ? alignof(E) : kCacheLineSize;
+  static constexpr std::size_t kAlign = alignof(E) > kCacheLineSize ? alignof(E) : kCacheLineSize;
 
   void Destroy(std::size_t built) noexcept {
     for (std::size_t i = 0; i < built; ++i) slots_[i].~E();
-    ::operator delete(slots_, std::align_val_t{kAlign});
+    ::operator delete (slots_, std::align_val_t{kAlign});
   }
 
   const int64_t capacity_;

@@ -63,8 +63,9 @@ static_assert(sizeof(Sequence) == kCacheLineSize, "a Sequence must own its cache
 static_assert(std::atomic<int64_t>::is_always_lock_free);
 
 // The smallest value among `sequences` and `floor`. Each element is read with acquire.
-[[nodiscard]] inline int64_t MinimumSequence(std::span<const Sequence* const> sequences,
-                                             int64_t floor = std::numeric_limits<int64_t>::max()) noexcept {
+[[nodiscard]] inline int64_t MinimumSequence(
+    std::span<const Sequence* const> sequences,
+    int64_t floor = std::numeric_limits<int64_t>::max()) noexcept {
   int64_t minimum = floor;
   for (const Sequence* s : sequences) {
     const int64_t value = s->Get();

@@ -25,8 +25,7 @@ class SequenceBarrier {
  public:
   // Waits on the cursor of `sequencer` and, when `upstream` is not empty, on those stages too.
   SequenceBarrier(S& sequencer, std::vector<const Sequence*> upstream = {})
-      : sequencer_(&sequencer),
-        dependents_(sequencer.cursor_sequence(), std::move(upstream)) {}
+      : sequencer_(&sequencer), dependents_(sequencer.cursor_sequence(), std::move(upstream)) {}
 
   SequenceBarrier(const SequenceBarrier&) = delete;
   SequenceBarrier& operator=(const SequenceBarrier&) = delete;

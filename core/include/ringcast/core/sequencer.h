@@ -108,8 +108,10 @@ concept Sequencer = requires(S& s, const S& cs, int64_t n, int64_t lo, int64_t h
   typename S::WaitStrategyType;
   { s.Next(n) } -> std::same_as<int64_t>;
   { s.TryNext(n) } -> std::same_as<ClaimResult>;
-  { s.Publish(hi) } noexcept;
-  { s.Publish(lo, hi) } noexcept;
+  { s.Publish(hi) }
+  noexcept;
+  { s.Publish(lo, hi) }
+  noexcept;
   { cs.IsAvailable(n) } -> std::same_as<bool>;
   { cs.HighestPublishedSequence(lo, hi) } -> std::same_as<int64_t>;
   { cs.Cursor() } -> std::same_as<int64_t>;

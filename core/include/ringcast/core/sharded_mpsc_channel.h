@@ -104,7 +104,8 @@ class ShardedMpscChannel {
   // Up to `max_producers` producers at once, each with a shard of `shard_capacity` slots (a power
   // of two) built by `factory`. Memory is allocated here, once.
   template <class Factory = DefaultFactory>
-  ShardedMpscChannel(std::size_t max_producers, int64_t shard_capacity, Factory factory = Factory()) {
+  ShardedMpscChannel(std::size_t max_producers, int64_t shard_capacity,
+                     Factory factory = Factory()) {
     RINGCAST_CHECK(max_producers >= 1, "need room for at least one producer");
     RINGCAST_CHECK(ValidateCapacity(shard_capacity).ok(), "shard capacity must be a power of two");
     shards_.reserve(max_producers);

@@ -44,7 +44,8 @@ class SingleProducerSequencer : public internal::SequencerState<W> {
     if (wrap_point > producer_.cached_gating) {
       P wait;
       int64_t minimum;
-      for (uint32_t i = 0; wrap_point > (minimum = this->gating_.Minimum(producer_.next_value)); ++i) {
+      for (uint32_t i = 0; wrap_point > (minimum = this->gating_.Minimum(producer_.next_value));
+           ++i) {
         wait.Idle(i);
       }
       producer_.cached_gating = minimum;
@@ -81,7 +82,8 @@ class SingleProducerSequencer : public internal::SequencerState<W> {
   }
 
   // With one producer everything up to the cursor is published.
-  [[nodiscard]] int64_t HighestPublishedSequence(int64_t /*low*/, int64_t available) const noexcept {
+  [[nodiscard]] int64_t HighestPublishedSequence(int64_t /*low*/,
+                                                 int64_t available) const noexcept {
     return available;
   }
 
@@ -118,7 +120,7 @@ class SingleProducerSequencer : public internal::SequencerState<W> {
 
   // Written by the producer thread only.
   struct alignas(kCacheLineSize) ProducerFields {
-    int64_t next_value = kInitialSequence;   // highest claimed
+    int64_t next_value = kInitialSequence;     // highest claimed
     int64_t cached_gating = kInitialSequence;  // slowest consumer when last looked, never ahead
 #ifndef NDEBUG
     std::atomic<bool> busy{false};

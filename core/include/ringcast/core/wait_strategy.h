@@ -79,7 +79,8 @@ template <class W>
 concept WaitStrategy = requires(W& w, int64_t sequence, const DependentSequences& dependents,
                                 const std::atomic<bool>& alerted) {
   { w.WaitFor(sequence, dependents, alerted) } -> std::same_as<WaitResult>;
-  { w.SignalAllWhenBlocking() } noexcept;
+  { w.SignalAllWhenBlocking() }
+  noexcept;
 };
 
 namespace internal {
@@ -202,7 +203,9 @@ class Blocking {
           status = WaitStatus::kAlerted;
           break;
         }
-        if (condition_.wait_until(lock, deadline) == std::cv_status::timeout) {
+        if (deadline == std::chrono::steady_clock::time_point::max()) {
+          condition_.wait(lock);
+        } else if (condition_.wait_until(lock, deadline) == std::cv_status::timeout) {
           available = dependents.Get();
           if (available < sequence) status = WaitStatus::kTimedOut;
           break;
