@@ -25,12 +25,14 @@ TEST(SingleProducerSequencer, IsAvailableOnlyWithinTheLastLap) {
 }
 
 #ifndef NDEBUG
+using SpinningSequencer = SingleProducerSequencer<BusySpin, SpinOnFull>;
+
 TEST(SingleProducerSequencerDeathTest, DebugBuildsCatchTwoConcurrentProducers) {
   // Simulates a second thread entering while a claim is in progress by claiming from inside the
   // producer wait of a full ring.
   EXPECT_DEATH(
       {
-        SingleProducerSequencer<BusySpin, SpinOnFull> sequencer(1);
+        SpinningSequencer sequencer(1);
         Sequence consumer;
         (void)sequencer.AddGatingSequence(consumer);
         sequencer.Publish(sequencer.Next());
