@@ -41,6 +41,31 @@ TEST(SequenceBarrier, StopsAtTheFirstUnpublishedSlotOfMultipleProducers) {
   EXPECT_EQ(barrier.WaitFor(1).available, 2);
 }
 
+TEST(SequenceBarrier, WaitsForAClaimedSlotToBePublished) {
+  MultiProducerSequencer<Blocking> sequencer(8);
+  SequenceBarrier barrier(sequencer);
+  const int64_t claimed = sequencer.Next();
+  auto waiter = std::async(std::launch::async, [&] { return barrier.WaitFor(0); });
+  EXPECT_EQ(waiter.wait_for(std::chrono::milliseconds(30)), std::future_status::timeout)
+      << "a claim alone must not release the slot";
+  sequencer.Publish(claimed);
+  ASSERT_EQ(waiter.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  const WaitResult r = waiter.get();
+  EXPECT_EQ(r.status, WaitStatus::kAvailable);
+  EXPECT_EQ(r.available, 0);
+}
+
+TEST(SequenceBarrier, AlertEndsAWaitOnAnUnpublishedClaim) {
+  MultiProducerSequencer<Blocking> sequencer(8);
+  SequenceBarrier barrier(sequencer);
+  (void)sequencer.Next();
+  auto waiter = std::async(std::launch::async, [&] { return barrier.WaitFor(0); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  barrier.Alert();
+  ASSERT_EQ(waiter.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(waiter.get().status, WaitStatus::kAlerted);
+}
+
 TEST(SequenceBarrier, AlertWakesABlockedWaiterUntilCleared) {
   SingleProducerSequencer<Blocking> sequencer(8);
   SequenceBarrier barrier(sequencer);

@@ -129,7 +129,6 @@ class BatchEventProcessor {
         NotifyTimeout(next - 1);
         continue;
       }
-      if (result.available < next) continue;  // claimed but not yet published
       int64_t end = result.available;
       if (end - next >= options_.max_batch_size) end = next + options_.max_batch_size - 1;
       if constexpr (HasOnBatchStart<Handler>) {

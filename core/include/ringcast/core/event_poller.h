@@ -47,18 +47,16 @@ class EventPoller {
       return sequencer_.Cursor() >= next ? PollState::kGating : PollState::kIdle;
     }
     if (available - next >= max_events) available = next + max_events - 1;
-    struct Commit {  // publishes progress however the loop ends
-      Sequence& sequence;
+    struct Commit {  // publishes progress however the loop ends, exceptions included
+      EventPoller& poller;
       int64_t processed;
-      ~Commit() { sequence.Set(processed); }  // release; pairs with the producers' gating check
-    } commit{sequence_, current};
+      ~Commit() { poller.Commit(processed); }
+    } commit{*this, current};
     bool more = true;
     while (more && next <= available) {
       more = handler(ring_.Get(next), next, next == available);
       commit.processed = next++;
     }
-    // Wake producers (or downstream stages) blocked on a Blocking strategy.
-    sequencer_.wait_strategy().SignalAllWhenBlocking();
     return PollState::kProcessing;
   }
 
@@ -66,6 +64,13 @@ class EventPoller {
   [[nodiscard]] const Sequence& sequence() const noexcept { return sequence_; }
 
  private:
+  void Commit(int64_t processed) noexcept {
+    sequence_.Set(processed);  // release; pairs with the producers' and downstream stages' acquire
+    // Then wake producers or downstream stages parked on a Blocking strategy: after the store, so
+    // a woken waiter sees it.
+    sequencer_.wait_strategy().SignalAllWhenBlocking();
+  }
+
   Sequence sequence_;
   RingBuffer<E>& ring_;
   S& sequencer_;

@@ -79,8 +79,11 @@ class MultiProducerSequencer : public internal::SequencerState<W> {
     this->wait_strategy_.SignalAllWhenBlocking();
   }
 
+  // Publishes low..high as one unit: consumers see all of it or none. Slots are marked from the
+  // highest down, and consumers scan upwards from the lowest, so a consumer that sees `low`
+  // published (acquire) also sees every later slot of the batch (released before it).
   void Publish(int64_t low, int64_t high) noexcept {
-    for (int64_t s = low; s <= high; ++s) MarkAvailable(s);
+    for (int64_t s = high; s >= low; --s) MarkAvailable(s);
     this->wait_strategy_.SignalAllWhenBlocking();
   }
 

@@ -5,8 +5,9 @@
 // IsAlerted are safe from any thread (Alert is how another thread halts the consumer).
 //
 // Memory ordering: WaitFor returns only sequences that the wait strategy read with acquire from
-// the cursor or the upstream sequences, and, for multiple producers, whose slots IsAvailable
-// read with acquire; so the slot contents are visible. Alert is a release store; pairs with the
+// the cursor or the upstream sequences and, for a first stage of multiple producers, whose slots
+// IsAvailable read with acquire (pairing with the release in Publish); so the slot contents are
+// visible. Alert is a release store; pairs with the
 // acquire load in the wait loops (internal::IsAlerted).
 #ifndef RINGCAST_CORE_SEQUENCE_BARRIER_H_
 #define RINGCAST_CORE_SEQUENCE_BARRIER_H_
@@ -30,22 +31,15 @@ class SequenceBarrier {
   SequenceBarrier(const SequenceBarrier&) = delete;
   SequenceBarrier& operator=(const SequenceBarrier&) = delete;
 
-  // Waits until `sequence` is available. On kAvailable, `available` is the highest sequence that
-  // may be read, possibly below `sequence` when another producer has claimed but not yet published
-  // the slot (call again). Never throws.
+  // Waits until `sequence` can be read and returns the highest sequence that may be read (at
+  // least `sequence`), or kAlerted / kTimedOut with what was reached. Never throws.
   [[nodiscard]] WaitResult WaitFor(int64_t sequence) {
     if (internal::IsAlerted(alerted_)) return {sequence - 1, WaitStatus::kAlerted};
-    WaitResult result = sequencer_->wait_strategy().WaitFor(sequence, dependents_, alerted_);
-    if (result.status != WaitStatus::kAvailable || result.available < sequence) return result;
-    result.available = sequencer_->HighestPublishedSequence(sequence, result.available);
-    return result;
+    return sequencer_->wait_strategy().WaitFor(sequence, view_, alerted_);
   }
 
   // The highest sequence this barrier would release now, without waiting.
-  [[nodiscard]] int64_t Available(int64_t from) const noexcept {
-    const int64_t available = dependents_.Get();
-    return available < from ? available : sequencer_->HighestPublishedSequence(from, available);
-  }
+  [[nodiscard]] int64_t Available(int64_t from) const noexcept { return view_.Available(from); }
 
   [[nodiscard]] int64_t Cursor() const noexcept { return dependents_.Get(); }
 
@@ -65,8 +59,29 @@ class SequenceBarrier {
   [[nodiscard]] const DependentSequences& dependents() const noexcept { return dependents_; }
 
  private:
+  // What the wait strategy waits on. A first stage of a multi-producer ring must also wait for the
+  // claimed slot to be published: the cursor counts claims. Waiting for that inside the strategy
+  // (rather than spinning in the caller) lets Blocking park until the producer's Publish signals,
+  // even if that producer was preempted between claim and publish. Stages behind other stages
+  // need no check: an upstream stage only ever advances past published events.
+  class View {
+   public:
+    View(const S& sequencer, const DependentSequences& dependents)
+        : sequencer_(sequencer), dependents_(dependents) {}
+    [[nodiscard]] int64_t Available(int64_t from) const noexcept {
+      const int64_t available = dependents_.Get();
+      if (available < from || !dependents_.upstream().empty()) return available;
+      return sequencer_.HighestPublishedSequence(from, available);
+    }
+
+   private:
+    const S& sequencer_;
+    const DependentSequences& dependents_;
+  };
+
   S* sequencer_;
   DependentSequences dependents_;
+  View view_{*sequencer_, dependents_};
   std::atomic<bool> alerted_{false};
 };
 

@@ -67,6 +67,10 @@ class DependentSequences {
   [[nodiscard]] int64_t Get() const noexcept {
     return upstream_.empty() ? cursor_->Get() : MinimumSequence(upstream_);
   }
+  // What wait strategies ask: the highest sequence readable by a consumer whose next event is
+  // `from`. Here that is Get(); SequenceBarrier substitutes a view that also skips slots a
+  // multi-producer sequencer has claimed but not yet published.
+  [[nodiscard]] int64_t Available(int64_t /*from*/) const noexcept { return Get(); }
   [[nodiscard]] const Sequence& cursor() const noexcept { return *cursor_; }
   [[nodiscard]] const std::vector<const Sequence*>& upstream() const noexcept { return upstream_; }
 
@@ -75,6 +79,15 @@ class DependentSequences {
   std::vector<const Sequence*> upstream_;
 };
 
+// What a wait strategy waits on: `Available(from)` is the highest sequence a consumer whose next
+// event is `from` may read; the strategy waits until it reaches `from`. DependentSequences is one;
+// SequenceBarrier passes its own view.
+template <class D>
+concept Dependents = requires(const D& d, int64_t from) {
+  { d.Available(from) } -> std::same_as<int64_t>;
+};
+
+// WaitFor is a member template over Dependents; the concept checks it with DependentSequences.
 template <class W>
 concept WaitStrategy = requires(W& w, int64_t sequence, const DependentSequences& dependents,
                                 const std::atomic<bool>& alerted) {
@@ -91,11 +104,12 @@ inline bool IsAlerted(const std::atomic<bool>& alerted) noexcept {
 }
 
 // The shared spin loop of the non-blocking strategies; `idle(iteration)` decides how to back off.
-template <class Idle>
-WaitResult SpinUntil(int64_t sequence, const DependentSequences& dependents,
-                     const std::atomic<bool>& alerted, Idle&& idle) {
+template <Dependents D, class Idle>
+WaitResult SpinUntil(int64_t sequence, const D& dependents, const std::atomic<bool>& alerted,
+                     Idle&& idle) {
   int64_t available;
-  for (uint32_t iteration = 0; (available = dependents.Get()) < sequence; ++iteration) {
+  for (uint32_t iteration = 0; (available = dependents.Available(sequence)) < sequence;
+       ++iteration) {
     if (IsAlerted(alerted)) return {available, WaitStatus::kAlerted};
     idle(iteration);
   }
@@ -106,7 +120,8 @@ WaitResult SpinUntil(int64_t sequence, const DependentSequences& dependents,
 
 class BusySpin {
  public:
-  WaitResult WaitFor(int64_t sequence, const DependentSequences& dependents,
+  template <Dependents D>
+  WaitResult WaitFor(int64_t sequence, const D& dependents,
                      const std::atomic<bool>& alerted) noexcept {
     return internal::SpinUntil(sequence, dependents, alerted, [](uint32_t) { CpuRelax(); });
   }
@@ -117,7 +132,8 @@ class Yielding {
  public:
   static constexpr uint32_t kSpinTries = 100;
 
-  WaitResult WaitFor(int64_t sequence, const DependentSequences& dependents,
+  template <Dependents D>
+  WaitResult WaitFor(int64_t sequence, const D& dependents,
                      const std::atomic<bool>& alerted) noexcept {
     return internal::SpinUntil(sequence, dependents, alerted, [](uint32_t iteration) {
       if (iteration < kSpinTries) {
@@ -138,7 +154,8 @@ class Sleeping {
   explicit Sleeping(std::chrono::nanoseconds sleep = std::chrono::microseconds(100))
       : sleep_(sleep) {}
 
-  WaitResult WaitFor(int64_t sequence, const DependentSequences& dependents,
+  template <Dependents D>
+  WaitResult WaitFor(int64_t sequence, const D& dependents,
                      const std::atomic<bool>& alerted) noexcept {
     return internal::SpinUntil(sequence, dependents, alerted, [this](uint32_t iteration) {
       if (iteration < kSpinTries) {
@@ -169,8 +186,8 @@ class Blocking {
   Blocking(Blocking&&) noexcept {}
   Blocking& operator=(Blocking&&) = delete;
 
-  WaitResult WaitFor(int64_t sequence, const DependentSequences& dependents,
-                     const std::atomic<bool>& alerted) {
+  template <Dependents D>
+  WaitResult WaitFor(int64_t sequence, const D& dependents, const std::atomic<bool>& alerted) {
     return WaitUntil(sequence, dependents, alerted, std::chrono::steady_clock::time_point::max());
   }
 
@@ -186,10 +203,10 @@ class Blocking {
 
  protected:
   // Waits until the dependents reach `sequence`, the barrier is alerted, or `deadline` passes.
-  WaitResult WaitUntil(int64_t sequence, const DependentSequences& dependents,
-                       const std::atomic<bool>& alerted,
+  template <Dependents D>
+  WaitResult WaitUntil(int64_t sequence, const D& dependents, const std::atomic<bool>& alerted,
                        std::chrono::steady_clock::time_point deadline) {
-    int64_t available = dependents.Get();
+    int64_t available = dependents.Available(sequence);
     if (available >= sequence) return {available, WaitStatus::kAvailable};
     // Relaxed increment: the fence that follows gives it its place in the order.
     waiters_.fetch_add(1, std::memory_order_relaxed);
@@ -198,7 +215,7 @@ class Blocking {
     WaitStatus status = WaitStatus::kAvailable;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      while ((available = dependents.Get()) < sequence) {
+      while ((available = dependents.Available(sequence)) < sequence) {
         if (internal::IsAlerted(alerted)) {
           status = WaitStatus::kAlerted;
           break;
@@ -206,7 +223,7 @@ class Blocking {
         if (deadline == std::chrono::steady_clock::time_point::max()) {
           condition_.wait(lock);
         } else if (condition_.wait_until(lock, deadline) == std::cv_status::timeout) {
-          available = dependents.Get();
+          available = dependents.Available(sequence);
           if (available < sequence) status = WaitStatus::kTimedOut;
           break;
         }
@@ -229,8 +246,8 @@ class TimeoutBlocking : public Blocking {
  public:
   explicit TimeoutBlocking(std::chrono::nanoseconds timeout) : timeout_(timeout) {}
 
-  WaitResult WaitFor(int64_t sequence, const DependentSequences& dependents,
-                     const std::atomic<bool>& alerted) {
+  template <Dependents D>
+  WaitResult WaitFor(int64_t sequence, const D& dependents, const std::atomic<bool>& alerted) {
     return WaitUntil(sequence, dependents, alerted, std::chrono::steady_clock::now() + timeout_);
   }
 
@@ -248,12 +265,12 @@ class PhasedBackoff {
                 Fallback fallback = Fallback())
       : spin_(spin), yield_(yield), fallback_(std::move(fallback)) {}
 
-  WaitResult WaitFor(int64_t sequence, const DependentSequences& dependents,
-                     const std::atomic<bool>& alerted) {
+  template <Dependents D>
+  WaitResult WaitFor(int64_t sequence, const D& dependents, const std::atomic<bool>& alerted) {
     constexpr uint32_t kClockEvery = 64;  // reading the clock costs more than a spin
     const auto start = std::chrono::steady_clock::now();
     for (uint32_t iteration = 0;; ++iteration) {
-      const int64_t available = dependents.Get();
+      const int64_t available = dependents.Available(sequence);
       if (available >= sequence) return {available, WaitStatus::kAvailable};
       if (internal::IsAlerted(alerted)) return {available, WaitStatus::kAlerted};
       if (iteration % kClockEvery != kClockEvery - 1) {
