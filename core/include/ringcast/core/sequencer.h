@@ -53,14 +53,25 @@ class SequencerState {
   // the slowest existing gating sequence. False when max_gating_sequences are already in use.
   [[nodiscard]] bool AddGatingSequence(const Sequence& sequence) { return gating_.Add(sequence); }
 
-  // Sets `sequence` to the current cursor and adds it: the consumer owning it will see every event
-  // after that cursor and none before. Returns the start (the cursor), or kInitialSequence - 1
-  // if every slot is taken. Requires: some gating sequence exists already, or no producer claims
-  // concurrently (otherwise a producer may still hold room it reserved before the add).
+  // Adds `sequence` starting at the cursor: the consumer owning it will see every event after the
+  // returned start and none before. Returns the start, or kInitialSequence - 1 if every slot is
+  // taken. Requires: some gating sequence exists already, or no producer claims concurrently
+  // (otherwise a producer may still hold room it reserved before the add).
+  //
+  // The cursor is read again after the add: a producer that computed its room before it could see
+  // the new sequence was gated by consumers no further than the cursor of that moment, so it
+  // cannot overwrite anything after the cursor read once the add is visible. Reading the cursor
+  // only before the add would leave a window in which consumers advance, the producer refreshes
+  // its gating minimum without the new sequence, and laps the slots the new consumer needs.
   [[nodiscard]] int64_t AddGatingSequenceAtCursor(Sequence& sequence) {
+    sequence.Set(cursor_.Get());
+    if (!gating_.Add(sequence)) return kInitialSequence - 1;
+    // seq_cst fence: orders the slot store in Add before the cursor load below; pairs with the
+    // seq_cst operations producers perform in GatingSequences::Minimum after their cursor stores.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     const int64_t start = cursor_.Get();
     sequence.Set(start);
-    return gating_.Add(sequence) ? start : kInitialSequence - 1;
+    return start;
   }
 
   // Removes a gating sequence; once this returns the producers no longer read it.
