@@ -1,5 +1,5 @@
-// Helpers the stress tests share: bounded waits, a watchdog, a thread-safe failure log and the
-// slot checksum producers write and consumers verify.
+// Helpers the stress tests share: bounded waits, watchdogs (per test, and per step of a loop), a
+// thread-safe failure log and the slot checksum producers write and consumers verify.
 #ifndef RINGCAST_TESTS_STRESS_STRESS_SUPPORT_H_
 #define RINGCAST_TESTS_STRESS_STRESS_SUPPORT_H_
 

@@ -75,6 +75,10 @@ class BatchEventProcessor {
 
   // Processes events until halted. Blocks the calling thread.
   void Run() {
+    // Cleared before the state moves to running, never after: a Halt that lands right after the
+    // CAS must not have its alert erased, or the processor parks forever. Halt's exchange reads
+    // the CAS's value, so this store happens before Halt's Alert.
+    barrier_.ClearAlert();
     int expected = kIdle;
     if (!state_.compare_exchange_strong(expected, kRunning, std::memory_order_acq_rel)) {
       RINGCAST_CHECK(expected != kRunning, "BatchEventProcessor::Run called while running");
@@ -84,9 +88,8 @@ class BatchEventProcessor {
       state_.store(kIdle, std::memory_order_release);
       return;
     }
-    barrier_.ClearAlert();
     NotifyStart();
-    // Acquire; pairs with the release exchange in Halt (a halt between the CAS and here).
+    // Acquire; pairs with the exchange in Halt (a halt between the CAS and here).
     if (state_.load(std::memory_order_acquire) == kRunning) ProcessEvents();
     NotifyShutdown();
     state_.store(kIdle, std::memory_order_release);
@@ -94,7 +97,9 @@ class BatchEventProcessor {
 
   // Stops Run after the batch in hand; safe before Run, during it, or after.
   void Halt() noexcept {
-    state_.store(kHalted, std::memory_order_release);  // pairs with the acquires in Run
+    // Acq_rel exchange: reads the value Run's CAS wrote (or a later one), so Run's ClearAlert
+    // happens before the Alert below; the release pairs with the acquire loads in Run.
+    state_.exchange(kHalted, std::memory_order_acq_rel);
     barrier_.Alert();
   }
 

@@ -5,10 +5,11 @@
 // After Remove returns, no Minimum call still reads the removed sequence, so its owner may free it.
 //
 // Memory ordering: slots, the epoch and the reader counts are accessed seq_cst. A reader bumps the
-// count of the current epoch before it reads any slot; Remove clears the slot, flips the epoch and
-// waits for the old epoch's count to drain. A reader that saw the cleared pointer's old value
-// incremented that count before the clearing store (all in the single seq_cst order), so Remove
-// waits for it; readers that arrive after the flip use the other count and cannot starve Remove.
+// count of the current epoch, checks that the epoch is still the same (else it retries), and only
+// then reads slots; Remove clears the slot, flips the epoch and waits for the old epoch's count to
+// drain. A reader that can still see the cleared pointer registered, and re-read the epoch, before
+// the clearing store and the flip (all in the single seq_cst order), so it counts in the epoch
+// Remove waits on; readers that arrive after the flip use the other count and cannot starve it.
 #ifndef RINGCAST_CORE_GATING_SEQUENCES_H_
 #define RINGCAST_CORE_GATING_SEQUENCES_H_
 
@@ -72,8 +73,16 @@ class GatingSequences {
 
   // The slowest gating sequence, or `floor` if that is smaller (or nothing gates).
   [[nodiscard]] int64_t Minimum(int64_t floor) const noexcept {
-    auto& readers = readers_[epoch_.load(std::memory_order_seq_cst) & 1].count;
-    readers.fetch_add(1, std::memory_order_seq_cst);
+    // Register in the current epoch's count, and make sure the epoch did not flip in between: a
+    // Remove that flipped before the increment waits on the other count and would not see us.
+    std::atomic<uint64_t>* readers;
+    for (;;) {
+      const uint64_t epoch = epoch_.load(std::memory_order_seq_cst);
+      readers = &readers_[epoch & 1].count;
+      readers->fetch_add(1, std::memory_order_seq_cst);
+      if (epoch_.load(std::memory_order_seq_cst) == epoch) break;
+      readers->fetch_sub(1, std::memory_order_release);
+    }
     int64_t minimum = floor;
     const std::size_t high = high_water_.load(std::memory_order_seq_cst);
     for (std::size_t i = 0; i < high; ++i) {
@@ -82,8 +91,8 @@ class GatingSequences {
       const int64_t value = s->Get();
       if (value < minimum) minimum = value;
     }
-    // Release: our reads of the sequence happen before Remove sees the count drop.
-    readers.fetch_sub(1, std::memory_order_release);
+    // Release: our reads of the sequences happen before Remove sees the count drop.
+    readers->fetch_sub(1, std::memory_order_release);
     return minimum;
   }
 
