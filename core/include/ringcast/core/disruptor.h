@@ -148,6 +148,9 @@ class Disruptor {
   // Waits until every stage processed everything claimed so far, then halts and joins the
   // threads. DEADLINE_EXCEEDED if that takes longer than `timeout`: the stages are halted all
   // the same (events not yet processed stay in the ring). Producers must have stopped.
+  // A stage notices a halt between batches, so after a timeout the join can take as long as the
+  // batch in hand: bound it with StageOptions::max_batch_size when that matters. A handler that
+  // never returns from OnEvent cannot be interrupted.
   absl::Status Shutdown(absl::Duration timeout) {
     const absl::Time deadline = absl::Now() + timeout;
     std::chrono::microseconds pause(1);
