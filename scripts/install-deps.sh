@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   build-essential cmake make pkg-config
   libabsl-dev
+  # the wire contract: protobuf messages and gRPC services
+  libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers of the core benchmark
   libboost-dev libconcurrentqueue-dev libreaderwriterqueue-dev
