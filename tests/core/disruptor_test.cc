@@ -1,6 +1,7 @@
 #include "ringcast/core/disruptor.h"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <atomic>
 #include <mutex>
@@ -121,14 +122,24 @@ TEST(Disruptor, NamesStageThreads) {
   EXPECT_EQ(counter.thread_name, "journal");
 }
 
+// Records the CPUs its thread may run on, as seen from inside the stage.
+struct AffinityProbe {
+  cpu_set_t allowed;
+  void OnStart() { sched_getaffinity(0, sizeof(allowed), &allowed); }
+  void OnEvent(const Event&, int64_t, bool) {}
+};
+
 TEST(Disruptor, PinsAStageToACpuWhenAsked) {
+  const int cpu = static_cast<int>(std::thread::hardware_concurrency()) - 1;
   Disruptor<Event> d(8);
-  Counter counter;
-  d.HandleEventsWith(Stage(counter, {.cpu = 0}));
+  AffinityProbe probe;
+  CPU_ZERO(&probe.allowed);
+  d.HandleEventsWith(Stage(probe, {.cpu = cpu}));
   ASSERT_TRUE(d.Start().ok());
   PublishRange(d, 3);
-  EXPECT_TRUE(d.Shutdown(absl::Seconds(10)).ok());
-  EXPECT_EQ(counter.events.load(), 3);
+  ASSERT_TRUE(d.Shutdown(absl::Seconds(10)).ok());
+  EXPECT_EQ(CPU_COUNT(&probe.allowed), 1) << "the stage thread must be pinned to one CPU";
+  EXPECT_TRUE(CPU_ISSET(cpu, &probe.allowed)) << "pinned to the wrong CPU";
 }
 
 TEST(Disruptor, StartTwiceOrWithoutStagesIsRefused) {

@@ -21,6 +21,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <limits>
 #include <memory>
 #include <string>
 #include <thread>
