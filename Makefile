@@ -16,7 +16,7 @@ build: deps
 	$(CMAKE) --build build -j$(JOBS)
 
 run: build
-	build/bin/ringcast-core-example
+	build/bin/ringcastd
 
 # Plain ctest skips benchmarks (label `bench`; the quick `bench_smoke` runs stay in).
 test: build

@@ -1,0 +1,71 @@
+// ServerOptions: everything ringcastd can be configured with. main.cc fills it from flags; tests
+// and embedders fill it directly. Every field has a production default.
+#ifndef RINGCAST_SERVER_OPTIONS_H_
+#define RINGCAST_SERVER_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace ringcast::server {
+
+// How a fan-out thread waits when none of its topics has work.
+enum class FanoutWaitStrategy {
+  kBlocking,  // parks on a condition variable until woken: an idle server uses ~0% CPU
+  kPhased,    // spins briefly, then yields, then parks: lower wake-up latency, still idles at ~0%
+  kYielding,  // spins with sched_yield: low latency, one busy core per fan-out thread
+  kBusySpin,  // spins: lowest latency, one core per fan-out thread, needs dedicated cores
+};
+
+absl::StatusOr<FanoutWaitStrategy> ParseFanoutWaitStrategy(absl::string_view name);
+absl::string_view FanoutWaitStrategyName(FanoutWaitStrategy strategy);
+
+struct ServerOptions {
+  // gRPC listening address; port 0 picks a free port (see Server::port()).
+  std::string listen = "0.0.0.0:7470";
+  // Prometheus /metrics listening address; empty disables the endpoint.
+  std::string metrics_listen = "0.0.0.0:9470";
+
+  // Topics.
+  uint32_t default_ring_capacity = 65536;  // slots of a topic created without a capacity
+  uint32_t max_ring_capacity = 1u << 20;   // largest capacity CreateTopic accepts
+  bool auto_create_topics = true;          // Publish and Subscribe create unknown topics
+  uint32_t max_topics = 1024;
+
+  // Publishing.
+  absl::Duration publish_timeout = absl::Seconds(5);  // wait on a full ring before rejecting
+  uint32_t max_event_bytes = 1u << 20;                // key + payload + headers of one event
+  uint32_t max_publish_streams = 4096;
+
+  // Subscribing and fan-out.
+  uint32_t max_batch_events = 512;         // events per SubscribeResponse by default
+  uint32_t max_response_bytes = 1u << 20;  // a response never exceeds this (but holds >= 1 event)
+  uint64_t subscriber_queue_bytes = 8u << 20;  // outbound bytes queued per subscriber
+  uint32_t max_subscribers_per_topic = 1024;
+  absl::Duration slow_subscriber_timeout = absl::Seconds(10);
+  int fanout_threads = 1;
+  FanoutWaitStrategy wait_strategy = FanoutWaitStrategy::kBlocking;
+
+  // Connections.
+  absl::Duration keepalive_time = absl::Seconds(30);
+  absl::Duration keepalive_timeout = absl::Seconds(10);
+  absl::Duration keepalive_min_ping_interval = absl::Seconds(10);  // fastest client pings allowed
+
+  // Graceful shutdown: the longest SIGTERM may take before the remaining streams are cancelled.
+  absl::Duration shutdown_timeout = absl::Seconds(30);
+
+  // The largest gRPC message the server accepts: a PublishRequest may carry several events of up
+  // to max_event_bytes each; 4 of them plus framing, never less than 4 MiB.
+  [[nodiscard]] int MaxReceiveMessageBytes() const;
+};
+
+// INVALID_ARGUMENT naming the first option that is out of range.
+absl::Status ValidateOptions(const ServerOptions& options);
+
+}  // namespace ringcast::server
+
+#endif  // RINGCAST_SERVER_OPTIONS_H_

@@ -1,0 +1,330 @@
+#include "publish_reactor.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "event_codec.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
+#include "grpcpp/support/time.h"
+#include "status_util.h"
+
+namespace ringcast::server {
+namespace {
+
+// A client that sends batches without reading the responses gets no more reads past this many
+// unwritten responses: its requests then wait in HTTP/2 flow control, not in server memory.
+constexpr std::size_t kMaxQueuedResponses = 64;
+
+}  // namespace
+
+PublishReactor* PublishReactor::Start(ServerState& state) { return new PublishReactor(state); }
+
+PublishReactor::PublishReactor(ServerState& state)
+    : state_(state), counted_(state.publish_streams.TryAdd(state.options.max_publish_streams)) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!counted_) {
+    finished_ = true;
+    Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat("the server already has ", state.options.max_publish_streams,
+                                     " publish streams open (--max_publish_streams)")));
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> publishers(state_.publishers_mu);
+    state_.publishers.insert(this);
+  }
+  // Read after registering: either the shutdown sweep sees this stream, or this sees the flag.
+  shutting_down_ = state_.shutting_down();
+  if (shutting_down_) {
+    finished_ = true;
+    Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
+    return;
+  }
+  MaybeReadLocked();
+}
+
+PublishReactor::~PublishReactor() {
+  for (const auto& topic : joined_) topic->PublishStreamLeft();
+}
+
+void PublishReactor::OnReadDone(bool ok) {
+  std::lock_guard<std::mutex> lock(mu_);
+  reading_ = false;
+  if (!ok) {
+    read_closed_ = true;  // the client half-closed (or the stream broke)
+  } else if (!finished_ && !cancelled_) {
+    HandleRequestLocked();
+    MaybeReadLocked();
+  }
+  MaybeFinishLocked();
+}
+
+void PublishReactor::HandleRequestLocked() {
+  request_.Clear();
+  if (!grpc::SerializationTraits<v1::PublishRequest>::Deserialize(&read_buffer_, &request_).ok()) {
+    RespondLocked(0,
+                  absl::InvalidArgumentError(
+                      "malformed request: not a ringcast.v1.PublishRequest (bad protobuf "
+                      "encoding, or a string field that is not UTF-8); nothing was published"),
+                  0, 0);
+    return;
+  }
+  const uint64_t batch_id = request_.batch_id();
+  if (shutting_down_) {
+    RespondLocked(batch_id, absl::UnavailableError("server is shutting down; batch not published"),
+                  0, 0);
+    return;
+  }
+  if (absl::Status s = ValidateTopicName(request_.topic()); !s.ok()) {
+    RespondLocked(batch_id, s, 0, 0);
+    return;
+  }
+  if (request_.events().empty()) {
+    RespondLocked(batch_id, absl::InvalidArgumentError("batch has no events"), 0, 0);
+    return;
+  }
+  for (int i = 0; i < request_.events_size(); ++i) {
+    const std::size_t bytes = EventContentBytes(request_.events(i));
+    if (bytes > state_.options.max_event_bytes) {
+      RespondLocked(batch_id,
+                    absl::InvalidArgumentError(
+                        absl::StrCat("event ", i, " of the batch has ", bytes,
+                                     " bytes of key, payload and headers; the limit is ",
+                                     state_.options.max_event_bytes, " (--max_event_bytes)")),
+                    0, 0);
+      return;
+    }
+  }
+  if (topic_ == nullptr || topic_->name() != request_.topic() || topic_->deleted()) {
+    absl::StatusOr<std::shared_ptr<Topic>> topic = state_.topics.GetOrCreate(request_.topic());
+    if (!topic.ok()) {
+      topic_ = nullptr;
+      RespondLocked(batch_id, topic.status(), 0, 0);
+      return;
+    }
+    topic_ = *std::move(topic);
+  }
+  if (static_cast<uint64_t>(request_.events_size()) > topic_->capacity()) {
+    RespondLocked(batch_id,
+                  absl::InvalidArgumentError(absl::StrCat(
+                      "batch of ", request_.events_size(), " events is larger than topic \"",
+                      topic_->name(), "\"'s ring of ", topic_->capacity(), " slots")),
+                  0, 0);
+    return;
+  }
+  JoinTopicLocked(topic_);
+  TryPublishLocked();
+}
+
+void PublishReactor::TryPublishLocked() {
+  const int64_t n = request_.events_size();
+  for (;;) {
+    if (topic_->deleted()) {
+      parked_ = false;
+      RespondLocked(request_.batch_id(),
+                    absl::NotFoundError(absl::StrCat("topic \"", topic_->name(),
+                                                     "\" was deleted; batch not published")),
+                    0, 0);
+      return;
+    }
+    const ClaimResult claim = topic_->TryClaim(n);
+    if (claim.ok()) {
+      const int64_t last = claim.sequence;
+      const int64_t first = last - n + 1;
+      const int64_t now = absl::GetCurrentTimeNanos();
+      for (int64_t i = 0; i < n; ++i) {
+        EventSlot& slot = topic_->slot(first + i);
+        EncodeFramedEvent(request_.events(static_cast<int>(i)), static_cast<uint64_t>(first + i),
+                          now, slot.framed);
+        slot.publish_time_unix_nanos = now;
+      }
+      topic_->Publish(first, last);
+      TopicCounters& counters = topic_->counters();
+      counters.events_published.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+      counters.batches_published.fetch_add(1, std::memory_order_relaxed);
+      if (parked_) {
+        parked_ = false;
+        counters.publish_blocked_nanos.fetch_add(
+            static_cast<uint64_t>(absl::ToInt64Nanoseconds(absl::Now() - park_started_)),
+            std::memory_order_relaxed);
+      }
+      RespondLocked(request_.batch_id(), absl::OkStatus(), first, static_cast<uint32_t>(n));
+      return;
+    }
+    const absl::Time now = absl::Now();
+    if (!parked_) {
+      parked_ = true;
+      park_started_ = now;
+      park_deadline_ = now + state_.options.publish_timeout;
+    } else if (now >= park_deadline_) {
+      parked_ = false;
+      topic_->counters().publish_blocked_nanos.fetch_add(
+          static_cast<uint64_t>(absl::ToInt64Nanoseconds(now - park_started_)),
+          std::memory_order_relaxed);
+      RespondLocked(request_.batch_id(),
+                    absl::ResourceExhaustedError(absl::StrCat(
+                        "topic \"", topic_->name(), "\" stayed full for ",
+                        absl::FormatDuration(state_.options.publish_timeout),
+                        " (--publish_timeout): its subscribers are not keeping up; batch not "
+                        "published")),
+                    0, 0);
+      return;
+    }
+    // Park, then look again: room that freed before the waiter was added wakes nobody.
+    topic_->AddWaiter(this);
+    if (!topic_->HasRoomFor(n) && !topic_->deleted()) {
+      ParkLocked();
+      return;
+    }
+    topic_->RemoveWaiter(this);
+    woken_.store(false, std::memory_order_seq_cst);
+  }
+}
+
+void PublishReactor::ParkLocked() {
+  alarm_ = std::make_unique<grpc::Alarm>();
+  alarm_->Set(absl::ToChronoTime(park_deadline_), [this](bool fired) { OnAlarm(fired); });
+  // seq_cst store then load, against WakeForRoom's seq_cst store of woken_ then load of the
+  // alarm: either it sees the alarm and cancels it, or this sees woken_ and cancels it here.
+  armed_alarm_.store(alarm_.get(), std::memory_order_seq_cst);
+  if (woken_.load(std::memory_order_seq_cst)) alarm_->Cancel();
+}
+
+void PublishReactor::WakeForRoom() {
+  woken_.store(true, std::memory_order_seq_cst);
+  // The alarm cannot be destroyed meanwhile: OnAlarm first removes this waiter, which waits for
+  // the topic's waiter lock that our caller holds.
+  if (grpc::Alarm* alarm = armed_alarm_.load(std::memory_order_seq_cst)) alarm->Cancel();
+}
+
+void PublishReactor::OnAlarm(bool /*fired*/) {
+  // Runs on a gRPC executor thread, whether the deadline passed or the alarm was cancelled.
+  std::lock_guard<std::mutex> lock(mu_);
+  topic_->RemoveWaiter(this);
+  armed_alarm_.store(nullptr, std::memory_order_seq_cst);
+  alarm_.reset();  // safe inside its own callback: gRPC keeps the alarm's state until we return
+  woken_.store(false, std::memory_order_seq_cst);
+  if (cancelled_) {
+    parked_ = false;  // the client is gone: the batch is neither published nor answered
+  } else {
+    TryPublishLocked();
+    MaybeReadLocked();
+  }
+  MaybeFinishLocked();
+}
+
+void PublishReactor::RespondLocked(uint64_t batch_id, const absl::Status& status, int64_t first,
+                                   uint32_t count) {
+  v1::PublishResponse response;
+  response.set_batch_id(batch_id);
+  if (status.ok()) {
+    response.mutable_ack()->set_first_sequence(static_cast<uint64_t>(first));
+    response.mutable_ack()->set_count(count);
+  } else {
+    response.mutable_error()->set_code(static_cast<int32_t>(status.code()));
+    response.mutable_error()->set_message(std::string(status.message()));
+  }
+  grpc::ByteBuffer buffer;
+  bool own_buffer = false;
+  const grpc::Status serialized =
+      grpc::SerializationTraits<v1::PublishResponse>::Serialize(response, &buffer, &own_buffer);
+  if (!serialized.ok()) {
+    // Cannot happen for a well-formed message; end the stream rather than break the ordering.
+    cancelled_ = true;
+    final_status_ = grpc::Status(grpc::StatusCode::INTERNAL, "could not encode a response");
+    return;
+  }
+  responses_.push_back(std::move(buffer));
+  if (!writing_ && !finished_) {
+    writing_ = true;
+    StartWrite(&responses_.front());
+  }
+}
+
+void PublishReactor::OnWriteDone(bool ok) {
+  std::lock_guard<std::mutex> lock(mu_);
+  writing_ = false;
+  responses_.pop_front();
+  if (!ok) {
+    // The client is gone; nothing more can be answered.
+    responses_.clear();
+    cancelled_ = true;
+    read_closed_ = true;
+    if (parked_ && alarm_ != nullptr) alarm_->Cancel();
+  } else if (!responses_.empty() && !finished_) {
+    writing_ = true;
+    StartWrite(&responses_.front());
+  }
+  MaybeReadLocked();
+  MaybeFinishLocked();
+}
+
+void PublishReactor::OnCancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+  read_closed_ = true;
+  if (parked_ && alarm_ != nullptr) alarm_->Cancel();  // OnAlarm then finishes
+  MaybeFinishLocked();
+}
+
+void PublishReactor::BeginShutdown() {
+  std::lock_guard<std::mutex> lock(mu_);
+  shutting_down_ = true;
+  MaybeFinishLocked();
+}
+
+void PublishReactor::MaybeReadLocked() {
+  if (reading_ || read_closed_ || finished_ || parked_ || shutting_down_ || cancelled_) return;
+  if (responses_.size() >= kMaxQueuedResponses) return;  // resumed by OnWriteDone
+  reading_ = true;
+  StartRead(&read_buffer_);
+}
+
+void PublishReactor::MaybeFinishLocked() {
+  if (finished_ || parked_) return;
+  if (cancelled_) {
+    if (writing_) return;  // wait for the write to come back before finishing
+    finished_ = true;
+    Finish(final_status_.ok() ? grpc::Status(grpc::StatusCode::CANCELLED, "publish stream ended")
+                              : final_status_);
+    return;
+  }
+  if (!(read_closed_ || shutting_down_) || !responses_.empty()) return;
+  finished_ = true;
+  Finish(shutting_down_ ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down")
+                        : grpc::Status::OK);
+}
+
+void PublishReactor::JoinTopicLocked(const std::shared_ptr<Topic>& topic) {
+  if (std::find(joined_.begin(), joined_.end(), topic) != joined_.end()) return;
+  // Let go of deleted topics (and their rings) the stream no longer uses.
+  joined_.erase(std::remove_if(joined_.begin(), joined_.end(),
+                               [](const auto& t) {
+                                 if (!t->deleted()) return false;
+                                 t->PublishStreamLeft();
+                                 return true;
+                               }),
+                joined_.end());
+  topic->PublishStreamJoined();
+  joined_.push_back(topic);
+}
+
+void PublishReactor::OnDone() {
+  {
+    // Wait out any reaction still holding the lock after it called Finish.
+    std::lock_guard<std::mutex> lock(mu_);
+  }
+  if (counted_) {
+    {
+      std::lock_guard<std::mutex> publishers(state_.publishers_mu);
+      state_.publishers.erase(this);
+    }
+    state_.publish_streams.Remove();
+  }
+  delete this;
+}
+
+}  // namespace ringcast::server

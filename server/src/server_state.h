@@ -1,0 +1,40 @@
+// ServerState: what the services share: options, topics, live stream counts, shutdown state.
+#ifndef RINGCAST_SERVER_SRC_SERVER_STATE_H_
+#define RINGCAST_SERVER_SRC_SERVER_STATE_H_
+
+#include <atomic>
+#include <mutex>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "ringcast/server/options.h"
+#include "stream_counter.h"
+#include "topic_registry.h"
+
+namespace ringcast::server {
+
+class PublishReactor;
+
+struct ServerState {
+  explicit ServerState(ServerOptions server_options)
+      : options(std::move(server_options)), topics(options) {}
+
+  [[nodiscard]] bool shutting_down() const noexcept {
+    return shutting_down_flag.load(std::memory_order_acquire);
+  }
+
+  const ServerOptions options;
+  TopicRegistry topics;
+  StreamCounter publish_streams;
+  StreamCounter subscriptions;
+  // Release when shutdown begins; acquire in shutting_down().
+  std::atomic<bool> shutting_down_flag{false};
+
+  // Live publish streams, so shutdown can tell each to finish. Guarded by publishers_mu.
+  std::mutex publishers_mu;
+  absl::flat_hash_set<PublishReactor*> publishers;
+};
+
+}  // namespace ringcast::server
+
+#endif  // RINGCAST_SERVER_SRC_SERVER_STATE_H_

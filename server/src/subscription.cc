@@ -1,0 +1,137 @@
+#include "subscription.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "doorbell.h"
+#include "stream_counter.h"
+
+namespace ringcast::server {
+
+Subscription::Subscription(grpc::CallbackServerContext* context, Settings settings,
+                           Doorbell* doorbell, StreamCounter& streams)
+    : context_(context), settings_(settings), doorbell_(doorbell), streams_(streams) {
+  streams_.Add();
+}
+
+std::shared_ptr<Subscription> Subscription::Create(grpc::CallbackServerContext* context,
+                                                   Settings settings, Doorbell* doorbell,
+                                                   StreamCounter& streams) {
+  auto subscription = std::make_shared<Subscription>(context, settings, doorbell, streams);
+  subscription->self_ = subscription;
+  return subscription;
+}
+
+void Subscription::Start(int64_t start_sequence) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (finished_ || done_) return;
+  context_->AddInitialMetadata("ringcast-start-sequence", absl::StrCat(start_sequence));
+  StartSendInitialMetadata();
+  started_ = true;
+  MaybeStartWriteLocked();
+}
+
+void Subscription::Reject(grpc::Status status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  FinishLocked(status);
+}
+
+Subscription::OfferResult Subscription::Offer(grpc::ByteBuffer& response, std::size_t bytes,
+                                              int64_t last_sequence) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (finished_ || done_ || finish_when_drained_) return OfferResult::kClosed;
+  if (queued_bytes_ != 0 && queued_bytes_ + bytes > settings_.queue_bytes) {
+    wake_on_drain_ = true;
+    return OfferResult::kFull;
+  }
+  queue_.push_back(Pending{std::move(response), bytes, last_sequence});
+  queued_bytes_ += bytes;
+  MaybeStartWriteLocked();
+  return OfferResult::kAccepted;
+}
+
+void Subscription::MaybeStartWriteLocked() {
+  if (!started_ || write_in_flight_ || finished_ || done_ || queue_.empty()) return;
+  write_in_flight_ = true;
+  last_sent_sequence_ = queue_.front().last_sequence;
+  // The buffer stays at the queue's front, untouched, until OnWriteDone.
+  StartWrite(&queue_.front().buffer);
+}
+
+void Subscription::OnWriteDone(bool ok) {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    write_in_flight_ = false;
+    queued_bytes_ -= queue_.front().bytes;
+    queue_.pop_front();
+    if (!ok) {
+      // The client went away; the stream still has to be finished.
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "subscriber stream broken"));
+    } else if (finished_) {
+      // FinishNow ran while this write was in flight.
+    } else if (queue_.empty() && finish_when_drained_) {
+      FinishLocked(*finish_when_drained_);
+    } else {
+      MaybeStartWriteLocked();
+    }
+    wake = std::exchange(wake_on_drain_, false);
+  }
+  if (wake && doorbell_ != nullptr) doorbell_->Ring();
+}
+
+void Subscription::FinishNow(const grpc::Status& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Keep the write in flight (gRPC owns its buffer until OnWriteDone); drop the rest.
+  while (queue_.size() > (write_in_flight_ ? 1u : 0u)) {
+    queued_bytes_ -= queue_.back().bytes;
+    queue_.pop_back();
+  }
+  FinishLocked(status);
+}
+
+void Subscription::FinishWhenDrained(const grpc::Status& status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (finished_ || finish_when_drained_) return;
+  if (queue_.empty()) {
+    FinishLocked(status);
+  } else {
+    finish_when_drained_ = status;
+    // Release; pairs with the acquire in closed(): no more offers are wanted.
+    closed_.store(true, std::memory_order_release);
+  }
+}
+
+void Subscription::FinishLocked(const grpc::Status& status) {
+  // Release; pairs with the acquire in closed().
+  closed_.store(true, std::memory_order_release);
+  if (finished_ || done_) return;
+  finished_ = true;
+  Finish(status);
+}
+
+int64_t Subscription::last_sent_sequence() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_sent_sequence_;
+}
+
+void Subscription::OnCancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "subscriber cancelled"));
+}
+
+void Subscription::OnDone() {
+  std::shared_ptr<Subscription> self;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    done_ = true;
+    closed_.store(true, std::memory_order_release);  // release; pairs with closed()
+    self = std::move(self_);
+  }
+  if (doorbell_ != nullptr) doorbell_->Ring();  // let the fan-out stage drop it promptly
+  streams_.Remove();
+  // `self` may be the last reference: the subscription is destroyed here.
+}
+
+}  // namespace ringcast::server

@@ -1,0 +1,180 @@
+#include "topic.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "doorbell.h"
+#include "subscription.h"
+
+namespace ringcast::server {
+
+Topic::Topic(std::string name, uint32_t capacity, Doorbell& doorbell)
+    : name_(std::move(name)),
+      capacity_(capacity),
+      doorbell_(doorbell),
+      ring_(int64_t{2} * capacity),
+      sequencer_(int64_t{2} * capacity),
+      // The gate starts at -1, not at -1 - capacity: before the fan-out stage has released
+      // anything, producers may run up to 2 x capacity ahead (the sequencer's gating cache assumes
+      // gating sequences start at -1). Nothing is retained yet that they could overwrite.
+      gate_(kInitialSequence),
+      fanout_position_(kInitialSequence) {
+  RINGCAST_CHECK(sequencer_.AddGatingSequence(gate_), "a fresh sequencer has gating slots");
+}
+
+Topic::~Topic() { static_cast<void>(sequencer_.RemoveGatingSequence(gate_)); }
+
+void Topic::Publish(int64_t first, int64_t last) noexcept {
+  sequencer_.Publish(first, last);
+  doorbell_.Ring();
+}
+
+bool Topic::HasRoomFor(int64_t n) const noexcept { return sequencer_.RemainingCapacity() >= n; }
+
+void Topic::AddWaiter(PublishWaiter* waiter) {
+  std::lock_guard<std::mutex> lock(waiters_mu_);
+  waiters_.push_back(waiter);
+  // seq_cst: this increment and the caller's following HasRoomFor (its gate load) against the
+  // fan-out thread's gate store and fence in WakeWaitersIfAny: one of the two sees the other.
+  waiter_count_.fetch_add(1, std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+bool Topic::RemoveWaiter(PublishWaiter* waiter) {
+  std::lock_guard<std::mutex> lock(waiters_mu_);
+  const auto it = std::find(waiters_.begin(), waiters_.end(), waiter);
+  if (it == waiters_.end()) return false;
+  waiters_.erase(it);
+  waiter_count_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: a hint for the waker
+  return true;
+}
+
+void Topic::WakeWaiters() {
+  std::vector<PublishWaiter*> woken;
+  {
+    std::lock_guard<std::mutex> lock(waiters_mu_);
+    woken.swap(waiters_);
+    waiter_count_.store(0, std::memory_order_relaxed);
+    // Woken under the lock: a waiter removes itself under the same lock before it may go away,
+    // so none is destroyed while being woken.
+    for (PublishWaiter* waiter : woken) waiter->WakeForRoom();
+  }
+}
+
+void Topic::WakeWaitersIfAny() {
+  // seq_cst fence: orders the gate store before the count load; pairs with AddWaiter.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (waiter_count_.load(std::memory_order_relaxed) > 0) WakeWaiters();
+}
+
+int64_t Topic::PublishedHigh() const noexcept {
+  const int64_t from = fanout_position_.Get() + 1;
+  return sequencer_.HighestPublishedSequence(from, sequencer_.Cursor());
+}
+
+int64_t Topic::NextSequence() const noexcept { return PublishedHigh() + 1; }
+
+absl::StatusOr<int64_t> Topic::Register(const std::shared_ptr<Subscription>& subscription,
+                                        const StartPosition& start, uint32_t max_subscribers) {
+  int64_t first = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (deleted_.load(std::memory_order_acquire)) {
+      return absl::NotFoundError(absl::StrCat("topic \"", name_, "\" was deleted"));
+    }
+    if (draining_.load(std::memory_order_acquire)) {
+      return absl::UnavailableError("server is shutting down");
+    }
+    if (subscriber_count_.load(std::memory_order_relaxed) >= max_subscribers) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("topic \"", name_, "\" already has ", max_subscribers,
+                       " subscribers (--max_subscribers_per_topic)"));
+    }
+    // Under mu_ the gate cannot move, and gate < oldest (see the class comment), so every slot
+    // from `oldest` on stays intact until the fan-out thread has taken this subscription in.
+    const int64_t next = PublishedHigh() + 1;
+    const int64_t oldest = std::max<int64_t>(0, next - capacity_);
+    switch (start.kind) {
+      case StartPosition::Kind::kLatest:
+        first = next;
+        break;
+      case StartPosition::Kind::kEarliest:
+        first = oldest;
+        break;
+      case StartPosition::Kind::kSequence:
+        if (start.sequence < static_cast<uint64_t>(oldest) ||
+            start.sequence > static_cast<uint64_t>(next)) {
+          return absl::OutOfRangeError(
+              absl::StrCat("from_sequence ", start.sequence, " is outside what topic \"", name_,
+                           "\" can replay: retained sequences are [", oldest, ", ", next,
+                           ") and the next to be published is ", next));
+        }
+        first = static_cast<int64_t>(start.sequence);
+        break;
+    }
+    subscription->worker.next_sequence = first;
+    pending_.push_back(subscription);
+    subscriber_count_.fetch_add(1, std::memory_order_relaxed);
+    // Release; pairs with the acquire in has_pending_registrations.
+    registrations_pending_.store(true, std::memory_order_release);
+  }
+  doorbell_.Ring();
+  return first;
+}
+
+void Topic::AdvanceGateAndAbsorb(int64_t gate_candidate) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (std::shared_ptr<Subscription>& subscription : pending_) {
+    if (subscription->reliable()) {
+      gate_candidate = std::min(
+          gate_candidate, subscription->worker.next_sequence - 1 - static_cast<int64_t>(capacity_));
+    }
+    fanout_.subscribers.push_back(std::move(subscription));
+  }
+  pending_.clear();
+  registrations_pending_.store(false, std::memory_order_relaxed);  // relaxed: under mu_
+  fanout_position_.Set(fanout_.position);  // release; pairs with the acquire in PublishedHigh
+  if (gate_candidate > fanout_.gate) {
+    fanout_.gate = gate_candidate;
+    gate_.Set(gate_candidate);  // release; producers read it (acquire) in the gating minimum
+  }
+}
+
+int64_t Topic::Occupancy() const noexcept {
+  // Producers may claim up to gate + 2 x capacity; the window above gate + capacity is in use.
+  const int64_t used = sequencer_.Cursor() - (gate_.Get() + capacity_);
+  return std::clamp<int64_t>(used, 0, capacity_);
+}
+
+v1::Topic Topic::Describe() const {
+  v1::Topic topic;
+  topic.set_name(name_);
+  topic.set_capacity(capacity_);
+  const int64_t next = NextSequence();
+  topic.set_next_sequence(static_cast<uint64_t>(next));
+  topic.set_oldest_sequence(static_cast<uint64_t>(std::max<int64_t>(0, next - capacity_)));
+  topic.set_subscribers(subscriber_count_.load(std::memory_order_relaxed));
+  topic.set_publish_streams(publish_streams_.load(std::memory_order_relaxed));
+  topic.set_backpressure_ratio(static_cast<double>(Occupancy()) / capacity_);
+  return topic;
+}
+
+void Topic::MarkDeleted() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    deleted_.store(true, std::memory_order_release);  // release; pairs with deleted()
+  }
+  WakeWaiters();
+  doorbell_.Ring();
+}
+
+void Topic::BeginDrain() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    draining_.store(true, std::memory_order_release);  // release; pairs with draining()
+  }
+  doorbell_.Ring();
+}
+
+}  // namespace ringcast::server
