@@ -253,6 +253,10 @@ bool ServiceTopic(Topic& topic, const FanoutSettings& settings, absl::Time now) 
     return true;
   }
   bool progress = DropClosed(topic);
+  if (topic.has_pending_registrations()) {
+    topic.AdvanceGateAndAbsorb(state.gate);  // new subscribers take part in this very round
+    progress = true;
+  }
 
   auto& sequencer = topic.sequencer();
   const int64_t published =
