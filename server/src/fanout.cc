@@ -74,7 +74,7 @@ grpc::ByteBuffer MakeResponse(const grpc::Slice& events, uint64_t skipped) {
 
 // Offers `subscription` events from its next sequence to `last`, all inside `run` (which starts at
 // `run_first`, with event boundaries `offsets`), as responses cut to its limits. Stops at a full
-// queue: a RELIABLE subscriber waits there, a LOSSY one skips the rest of the run.
+// queue.
 void OfferFromRun(Topic& topic, Subscription& subscription, const grpc::Slice& run,
                   int64_t run_first, int64_t last, const std::vector<std::size_t>& offsets) {
   FanoutState& state = topic.fanout();
@@ -95,13 +95,10 @@ void OfferFromRun(Topic& topic, Subscription& subscription, const grpc::Slice& r
         w.blocked = false;
         break;
       case Subscription::OfferResult::kFull:
+        // Both modes stay where they are. A RELIABLE subscriber holds the live position (and so
+        // the producers) back; a LOSSY one does not, falls behind, is served from the ring once
+        // its queue drains, and skips only what was overwritten meanwhile (see CatchUp).
         w.blocked = true;
-        if (!subscription.reliable()) {
-          const auto skipped = static_cast<uint64_t>(last - first + 1);
-          w.pending_skipped += skipped;
-          state.skipped += skipped;
-          w.next_sequence = last + 1;
-        }
         return;
       case Subscription::OfferResult::kClosed:
         return;
