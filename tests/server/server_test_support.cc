@@ -1,10 +1,12 @@
 #include "server_test_support.h"
 
+#include <future>
 #include <thread>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 
 namespace ringcast::testing {
@@ -189,6 +191,38 @@ v1::SubscribeRequest SubscribeFrom(const std::string& topic, uint64_t sequence) 
   request.set_topic(topic);
   request.set_from_sequence(sequence);
   return request;
+}
+
+grpc::Status RawUnaryCall(grpc::Channel& channel, const std::string& method,
+                          const std::string& request, std::string* response) {
+  grpc::GenericStub stub(std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  const grpc::Slice request_slice(request);
+  const grpc::ByteBuffer request_buffer(&request_slice, 1);
+  grpc::ByteBuffer response_buffer;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, method, grpc::StubOptions(), &request_buffer, &response_buffer,
+                 [&](grpc::Status status) { done.set_value(std::move(status)); });
+  grpc::Status status = done.get_future().get();
+  if (status.ok() && response != nullptr) {
+    grpc::Slice joined;
+    if (response_buffer.TrySingleSlice(&joined).ok() ||
+        response_buffer.DumpToSingleSlice(&joined).ok()) {
+      response->assign(reinterpret_cast<const char*>(joined.begin()), joined.size());
+    }
+  }
+  return status;
+}
+
+int HealthStatus(grpc::Channel& channel) {
+  std::string response;
+  // HealthCheckRequest{service: ""} encodes to nothing.
+  if (!RawUnaryCall(channel, "/grpc.health.v1.Health/Check", "", &response).ok()) return -1;
+  // HealthCheckResponse{status = 1}: tag 0x08 then the enum value (absent means 0, UNKNOWN).
+  if (response.empty()) return 0;
+  if (response.size() != 2 || response[0] != 0x08) return -1;
+  return response[1];
 }
 
 bool Eventually(const std::function<bool()>& condition, absl::Duration timeout) {

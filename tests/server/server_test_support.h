@@ -107,6 +107,15 @@ v1::SubscribeRequest SubscribeFromLatest(const std::string& topic);
 v1::SubscribeRequest SubscribeFromEarliest(const std::string& topic);
 v1::SubscribeRequest SubscribeFrom(const std::string& topic, uint64_t sequence);
 
+// Calls unary `method` ("/package.Service/Method") with raw request bytes; the raw response bytes
+// land in `response`. For the health service (no generated C++ stub ships with Debian's gRPC) and
+// for sending bytes no stub would produce.
+grpc::Status RawUnaryCall(grpc::Channel& channel, const std::string& method,
+                          const std::string& request, std::string* response);
+
+// grpc.health.v1 status of the whole server: 1 SERVING, 2 NOT_SERVING, -1 if the call failed.
+int HealthStatus(grpc::Channel& channel);
+
 // Polls `condition` every millisecond until it holds or `timeout` passes (for state the server
 // exposes only through its API, e.g. Topic figures). Returns whether it held.
 bool Eventually(const std::function<bool()>& condition, absl::Duration timeout = absl::Seconds(10));
