@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers of the core benchmark
   libboost-dev libconcurrentqueue-dev libreaderwriterqueue-dev
+  # the Python peer of the interop test: grpcio and protobuf from the .proto alone
+  python3-grpcio python3-protobuf
 )
 
 missing=()

@@ -123,7 +123,7 @@ bool CatchUp(Topic& topic, Subscription& subscription) {
   const Subscription::Settings& limits = subscription.settings();
   bool progress = false;
   int64_t budget = kMaxRunEvents;
-  std::vector<std::size_t> offsets;
+  std::vector<std::size_t>& offsets = state.offsets;  // scratch, free until FanOutRun
   while (w.next_sequence <= state.position && budget > 0) {
     const int64_t first = w.next_sequence;
     const int64_t last =
