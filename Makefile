@@ -25,10 +25,12 @@ test: build
 bench: build
 	build/bin/ringcast-core-bench --scenario=all --format=table
 
-# Core and stress tests under ThreadSanitizer.
+# Core and stress tests under ThreadSanitizer. The server is left out: Debian's gRPC is not built
+# with TSan, so every hand-off inside it would be reported (and run 100x slower); the server's tests
+# run under AddressSanitizer instead.
 test-tsan: deps
 	$(CMAKE) -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGCAST_SANITIZER=thread \
-	  -DRINGCAST_BUILD_BENCH=OFF -DRINGCAST_BUILD_EXAMPLES=OFF
+	  -DRINGCAST_BUILD_BENCH=OFF -DRINGCAST_BUILD_EXAMPLES=OFF -DRINGCAST_BUILD_SERVER=OFF
 	$(CMAKE) --build build-tsan -j$(JOBS)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
 	  $(CTEST) --test-dir build-tsan --output-on-failure -L 'core|stress'
