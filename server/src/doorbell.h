@@ -37,12 +37,14 @@ class Doorbell {
     }
   }
 
-  // Parks until the epoch moves past `seen` or `timeout` passes.
-  void Wait(uint64_t seen, std::chrono::nanoseconds timeout) {
+  // Parks until the epoch moves past `seen` or `timeout` passes. True if it moved.
+  bool Wait(uint64_t seen, std::chrono::nanoseconds timeout) {
     std::unique_lock<std::mutex> lock(mu_);
     sleepers_.fetch_add(1, std::memory_order_seq_cst);
-    cv_.wait_for(lock, timeout, [&] { return epoch_.load(std::memory_order_seq_cst) != seen; });
+    const bool rung =
+        cv_.wait_for(lock, timeout, [&] { return epoch_.load(std::memory_order_seq_cst) != seen; });
     sleepers_.fetch_sub(1, std::memory_order_relaxed);  // relaxed: only makes a ringer skip notify
+    return rung;
   }
 
  private:
