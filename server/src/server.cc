@@ -124,8 +124,6 @@ Server::~Server() { impl_->Shutdown(); }
 
 int Server::port() const { return impl_->port(); }
 
-int Server::metrics_port() const { return 0; }
-
 void Server::Shutdown() { impl_->Shutdown(); }
 
 void Server::Wait() { impl_->Wait(); }

@@ -64,6 +64,36 @@ grpc::Status TestServer::GetTopic(const std::string& name, v1::Topic* topic) {
   return topics_->GetTopic(&context, request, topic);
 }
 
+grpc::Status TryCreateTopic(TestServer& server, const std::string& name, uint32_t capacity,
+                            v1::Topic* topic) {
+  grpc::ClientContext context;
+  v1::CreateTopicRequest request;
+  request.set_name(name);
+  request.set_capacity(capacity);
+  v1::Topic ignored;
+  return server.topics().CreateTopic(&context, request, topic != nullptr ? topic : &ignored);
+}
+
+grpc::Status DeleteTopicStatus(TestServer& server, const std::string& name) {
+  grpc::ClientContext context;
+  v1::DeleteTopicRequest request;
+  request.set_name(name);
+  v1::DeleteTopicResponse response;
+  return server.topics().DeleteTopic(&context, request, &response);
+}
+
+::testing::AssertionResult HasCode(const grpc::Status& status, grpc::StatusCode code) {
+  if (status.error_code() == code) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "status " << status.error_code() << " (\""
+                                       << status.error_message() << "\"), expected " << code;
+}
+
+::testing::AssertionResult Mentions(const std::string& message, const std::string& part) {
+  if (message.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "message \"" << message << "\" does not mention \"" << part << "\"";
+}
+
 v1::EventInput MakeEvent(const std::string& payload, const std::string& key,
                          std::vector<std::pair<std::string, std::string>> headers) {
   v1::EventInput event;

@@ -11,6 +11,7 @@
 
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
 #include "ringcast/server/options.h"
 #include "ringcast/server/server.h"
 #include "ringcast/v1/ringcast.grpc.pb.h"
@@ -48,6 +49,17 @@ class TestServer {
   std::unique_ptr<v1::EventService::Stub> events_;
   std::unique_ptr<v1::TopicService::Stub> topics_;
 };
+
+// Creates a topic and returns the call's status (and the topic, if `topic` is given).
+grpc::Status TryCreateTopic(TestServer& server, const std::string& name, uint32_t capacity = 0,
+                            v1::Topic* topic = nullptr);
+// Deletes a topic and returns the call's status.
+grpc::Status DeleteTopicStatus(TestServer& server, const std::string& name);
+
+// `status` has `code`; the failure message shows both codes and the status message.
+::testing::AssertionResult HasCode(const grpc::Status& status, grpc::StatusCode code);
+// `message` contains `part`.
+::testing::AssertionResult Mentions(const std::string& message, const std::string& part);
 
 // An event input with `payload` (and an optional key and headers).
 v1::EventInput MakeEvent(const std::string& payload, const std::string& key = "",
@@ -111,7 +123,7 @@ v1::SubscribeRequest SubscribeFrom(const std::string& topic, uint64_t sequence);
 // land in `response`. For the health service (no generated C++ stub ships with Debian's gRPC) and
 // for sending bytes no stub would produce.
 grpc::Status RawUnaryCall(grpc::Channel& channel, const std::string& method,
-                          const std::string& request, std::string* response);
+                          const std::string& request, std::string* response = nullptr);
 
 // grpc.health.v1 status of the whole server: 1 SERVING, 2 NOT_SERVING, -1 if the call failed.
 int HealthStatus(grpc::Channel& channel);

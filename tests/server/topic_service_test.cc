@@ -27,36 +27,6 @@ using grpc::StatusCode;
 constexpr absl::Duration kStreamDeadline = absl::Seconds(5);
 constexpr absl::Duration kEventuallyTimeout = absl::Seconds(3);
 
-::testing::AssertionResult HasCode(const grpc::Status& status, StatusCode code) {
-  if (status.error_code() == code) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "status " << status.error_code() << " (\""
-                                       << status.error_message() << "\"), expected " << code;
-}
-
-::testing::AssertionResult Mentions(const std::string& message, const std::string& part) {
-  if (message.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "message \"" << message << "\" does not mention \"" << part << "\"";
-}
-
-grpc::Status CreateTopic(TestServer& server, const std::string& name, uint32_t capacity,
-                         v1::Topic* topic = nullptr) {
-  grpc::ClientContext context;
-  v1::CreateTopicRequest request;
-  request.set_name(name);
-  request.set_capacity(capacity);
-  v1::Topic ignored;
-  return server.topics().CreateTopic(&context, request, topic != nullptr ? topic : &ignored);
-}
-
-grpc::Status DeleteTopic(TestServer& server, const std::string& name) {
-  grpc::ClientContext context;
-  v1::DeleteTopicRequest request;
-  request.set_name(name);
-  v1::DeleteTopicResponse response;
-  return server.topics().DeleteTopic(&context, request, &response);
-}
-
 std::vector<v1::Topic> ListTopics(TestServer& server) {
   grpc::ClientContext context;
   v1::ListTopicsResponse list;
@@ -96,7 +66,7 @@ TEST(TopicServiceTest, CreateTopicWithoutCapacityGetsTheServerDefault) {
   options.default_ring_capacity = 256;
   TestServer server(options);
   v1::Topic topic;
-  ASSERT_TRUE(CreateTopic(server, "t", 0, &topic).ok());
+  ASSERT_TRUE(TryCreateTopic(server, "t", 0, &topic).ok());
   EXPECT_EQ(topic.name(), "t");
   EXPECT_EQ(topic.capacity(), 256u);
   EXPECT_EQ(topic.next_sequence(), 0u);
@@ -112,7 +82,7 @@ TEST(TopicServiceTest, CreateTopicWithAnExplicitCapacityKeepsIt) {
   for (const uint32_t capacity : {2u, 64u, 4096u}) {
     const std::string name = absl::StrCat("t", capacity);
     v1::Topic topic;
-    ASSERT_TRUE(CreateTopic(server, name, capacity, &topic).ok());
+    ASSERT_TRUE(TryCreateTopic(server, name, capacity, &topic).ok());
     EXPECT_EQ(topic.name(), name);
     EXPECT_EQ(topic.capacity(), capacity);
     EXPECT_EQ(Describe(server, name).capacity(), capacity);
@@ -122,7 +92,7 @@ TEST(TopicServiceTest, CreateTopicWithAnExplicitCapacityKeepsIt) {
 TEST(TopicServiceTest, ACapacityOfOneRetainsExactlyTheLastEvent) {
   TestServer server;
   v1::Topic topic;
-  ASSERT_TRUE(CreateTopic(server, "one", 1, &topic).ok());
+  ASSERT_TRUE(TryCreateTopic(server, "one", 1, &topic).ok());
   EXPECT_EQ(topic.capacity(), 1u);
   PublishStream stream(server.events(), kStreamDeadline);
   for (uint64_t i = 0; i < 3; ++i) {
@@ -149,7 +119,7 @@ TEST(TopicServiceTest, CreateTopicRejectsACapacityThatIsNotAPowerOfTwo) {
   TestServer server;
   for (const uint32_t capacity : {3u, 100u, 1000u, 1025u, std::numeric_limits<uint32_t>::max()}) {
     SCOPED_TRACE(absl::StrCat("capacity ", capacity));
-    const grpc::Status status = CreateTopic(server, "t", capacity);
+    const grpc::Status status = TryCreateTopic(server, "t", capacity);
     EXPECT_TRUE(HasCode(status, StatusCode::INVALID_ARGUMENT));
     EXPECT_TRUE(Mentions(status.error_message(), absl::StrCat(capacity)));
   }
@@ -163,13 +133,13 @@ TEST(TopicServiceTest, CreateTopicRejectsACapacityAboveMaxRingCapacity) {
   TestServer server(options);
   for (const uint32_t capacity : {2048u, 1u << 20, 1u << 31}) {
     SCOPED_TRACE(absl::StrCat("capacity ", capacity));
-    const grpc::Status status = CreateTopic(server, "t", capacity);
+    const grpc::Status status = TryCreateTopic(server, "t", capacity);
     EXPECT_TRUE(HasCode(status, StatusCode::INVALID_ARGUMENT));
     EXPECT_TRUE(Mentions(status.error_message(), "1024"));
   }
   EXPECT_TRUE(ListTopics(server).empty());
   v1::Topic topic;
-  ASSERT_TRUE(CreateTopic(server, "t", 1024, &topic).ok());
+  ASSERT_TRUE(TryCreateTopic(server, "t", 1024, &topic).ok());
   EXPECT_EQ(topic.capacity(), 1024u);
 }
 
@@ -178,19 +148,19 @@ TEST(TopicServiceTest, CreateTopicRejectsInvalidNames) {
   for (const std::string& name : {std::string(), std::string(250, 'n'), std::string("a/b"),
                                   std::string("a b"), std::string("caf\xc3\xa9")}) {
     SCOPED_TRACE(absl::StrCat("name of ", name.size(), " bytes"));
-    EXPECT_TRUE(HasCode(CreateTopic(server, name, 8), StatusCode::INVALID_ARGUMENT));
+    EXPECT_TRUE(HasCode(TryCreateTopic(server, name, 8), StatusCode::INVALID_ARGUMENT));
   }
   EXPECT_TRUE(ListTopics(server).empty());
-  EXPECT_TRUE(CreateTopic(server, std::string(249, 'n'), 8).ok());
+  EXPECT_TRUE(TryCreateTopic(server, std::string(249, 'n'), 8).ok());
 }
 
 TEST(TopicServiceTest, CreatingAnExistingTopicIsAlreadyExistsAndChangesNothing) {
   TestServer server;
-  ASSERT_TRUE(CreateTopic(server, "existing", 8).ok());
+  ASSERT_TRUE(TryCreateTopic(server, "existing", 8).ok());
   ASSERT_TRUE(PublishOnce(server.events(), MakeBatch("existing", 1, 3)).has_ack());
   for (const uint32_t capacity : {0u, 8u, 16u}) {
     SCOPED_TRACE(absl::StrCat("capacity ", capacity));
-    const grpc::Status status = CreateTopic(server, "existing", capacity);
+    const grpc::Status status = TryCreateTopic(server, "existing", capacity);
     EXPECT_TRUE(HasCode(status, StatusCode::ALREADY_EXISTS));
     EXPECT_TRUE(Mentions(status.error_message(), "existing"));
   }
@@ -199,7 +169,7 @@ TEST(TopicServiceTest, CreatingAnExistingTopicIsAlreadyExistsAndChangesNothing) 
   EXPECT_EQ(topic.next_sequence(), 3u);
   // A topic created by publishing exists just the same.
   ASSERT_TRUE(PublishOnce(server.events(), MakeBatch("auto", 1, 1)).has_ack());
-  EXPECT_TRUE(HasCode(CreateTopic(server, "auto", 0), StatusCode::ALREADY_EXISTS));
+  EXPECT_TRUE(HasCode(TryCreateTopic(server, "auto", 0), StatusCode::ALREADY_EXISTS));
 }
 
 // --- GetTopic ---
@@ -346,13 +316,13 @@ TEST(TopicServiceTest, ListTopicsIsSortedByName) {
 
 TEST(TopicServiceTest, DeletingAnUnknownTopicIsNotFound) {
   TestServer server;
-  const grpc::Status status = DeleteTopic(server, "missing");
+  const grpc::Status status = DeleteTopicStatus(server, "missing");
   EXPECT_TRUE(HasCode(status, StatusCode::NOT_FOUND));
   EXPECT_TRUE(Mentions(status.error_message(), "missing"));
-  EXPECT_TRUE(HasCode(DeleteTopic(server, "a/b"), StatusCode::INVALID_ARGUMENT));
+  EXPECT_TRUE(HasCode(DeleteTopicStatus(server, "a/b"), StatusCode::INVALID_ARGUMENT));
   server.CreateTopic("t");
-  ASSERT_TRUE(DeleteTopic(server, "t").ok());
-  EXPECT_TRUE(HasCode(DeleteTopic(server, "t"), StatusCode::NOT_FOUND));
+  ASSERT_TRUE(DeleteTopicStatus(server, "t").ok());
+  EXPECT_TRUE(HasCode(DeleteTopicStatus(server, "t"), StatusCode::NOT_FOUND));
 }
 
 TEST(TopicServiceTest, DeletedTopicIsGoneFromGetAndList) {
@@ -360,7 +330,7 @@ TEST(TopicServiceTest, DeletedTopicIsGoneFromGetAndList) {
   server.CreateTopic("a");
   server.CreateTopic("b");
   server.CreateTopic("c");
-  ASSERT_TRUE(DeleteTopic(server, "b").ok());
+  ASSERT_TRUE(DeleteTopicStatus(server, "b").ok());
   v1::Topic topic;
   EXPECT_TRUE(HasCode(server.GetTopic("b", &topic), StatusCode::NOT_FOUND));
   std::vector<std::string> names;
@@ -383,7 +353,7 @@ TEST(TopicServiceTest, DeletingATopicEndsItsSubscribersWithNotFound) {
   ASSERT_TRUE(PublishOnce(server.events(), MakeBatch("doomed", 1, 4)).has_ack());
   std::vector<v1::Event> events;
   ASSERT_TRUE(reliable.ReadEvents(4, events));
-  ASSERT_TRUE(DeleteTopic(server, "doomed").ok());
+  ASSERT_TRUE(DeleteTopicStatus(server, "doomed").ok());
   for (SubscribeStream* subscriber : {&reliable, &lossy, &idle}) {
     const grpc::Status status = subscriber->Finish();
     EXPECT_TRUE(HasCode(status, StatusCode::NOT_FOUND));
@@ -401,7 +371,7 @@ TEST(TopicServiceTest, PublisherAfterDeletionRecreatesTheTopicWhenAutoCreationIs
   server.CreateTopic("t", 8);
   PublishStream stream(server.events(), kStreamDeadline);
   ASSERT_EQ(stream.Send(MakeBatch("t", 1, 5)).ack().first_sequence(), 0u);
-  ASSERT_TRUE(DeleteTopic(server, "t").ok());
+  ASSERT_TRUE(DeleteTopicStatus(server, "t").ok());
   const v1::PublishResponse response = stream.Send(MakeBatch("t", 2, 2));
   ASSERT_TRUE(response.has_ack()) << response.error().message();
   EXPECT_EQ(response.batch_id(), 2u);
@@ -429,7 +399,7 @@ TEST(TopicServiceTest, PublisherAfterDeletionGetsNotFoundWhenAutoCreationIsOff) 
   server.CreateTopic("u");
   PublishStream stream(server.events(), kStreamDeadline);
   ASSERT_EQ(stream.Send(MakeBatch("orders", 1, 5)).ack().first_sequence(), 0u);
-  ASSERT_TRUE(DeleteTopic(server, "orders").ok());
+  ASSERT_TRUE(DeleteTopicStatus(server, "orders").ok());
   for (uint64_t batch_id : {2u, 3u}) {
     const v1::PublishResponse response = stream.Send(MakeBatch("orders", batch_id, 1));
     EXPECT_EQ(response.batch_id(), batch_id);
@@ -454,9 +424,9 @@ TEST(TopicServiceTest, DeletedTopicCanBeRecreatedWithADifferentCapacityFromSeque
   server.CreateTopic("t", 8);
   PublishStream stream(server.events(), kStreamDeadline);
   for (int b = 0; b < 5; ++b) ASSERT_TRUE(stream.Send(MakeBatch("t", b, 4, "old")).has_ack());
-  ASSERT_TRUE(DeleteTopic(server, "t").ok());
+  ASSERT_TRUE(DeleteTopicStatus(server, "t").ok());
   v1::Topic topic;
-  ASSERT_TRUE(CreateTopic(server, "t", 16, &topic).ok());
+  ASSERT_TRUE(TryCreateTopic(server, "t", 16, &topic).ok());
   EXPECT_EQ(topic.capacity(), 16u);
   EXPECT_EQ(topic.next_sequence(), 0u);
   EXPECT_EQ(topic.oldest_sequence(), 0u);
@@ -521,7 +491,7 @@ TEST(TopicServiceTest, DeletingATopicAnswersABatchWaitingOnItsFullRingWithNotFou
   // Once the ring is full, the publisher's batch waits for room that never comes.
   const bool full = TopicEventually(
       server, "full", [](const v1::Topic& t) { return t.backpressure_ratio() >= 1.0; });
-  const grpc::Status deleted = DeleteTopic(server, "full");
+  const grpc::Status deleted = DeleteTopicStatus(server, "full");
   publisher.join();
   ASSERT_TRUE(full) << "the ring did not fill up";
   ASSERT_TRUE(deleted.ok()) << deleted.error_message();
@@ -619,7 +589,7 @@ TEST(TopicServiceTest, DeletingATopicUnderLoadEndsEverySubscriberAndAnswersEvery
                events_received[1].load() >= 50;
       },
       kEventuallyTimeout);
-  const grpc::Status deleted = DeleteTopic(server, "t");
+  const grpc::Status deleted = DeleteTopicStatus(server, "t");
   for (std::thread& thread : publisher_threads) thread.join();
   for (std::thread& thread : subscriber_threads) thread.join();
   ASSERT_TRUE(busy) << "publishers and subscribers did not get going";

@@ -27,8 +27,6 @@ class Server {
 
   // The bound gRPC port (useful with a listen address ending in ":0").
   [[nodiscard]] int port() const;
-  // The bound metrics port, or 0 when the metrics endpoint is disabled.
-  [[nodiscard]] int metrics_port() const;
 
   // Graceful shutdown: health goes NOT_SERVING and new streams are refused with UNAVAILABLE;
   // publishes in flight finish; every subscriber receives what was published; streams end with
