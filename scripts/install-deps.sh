@@ -8,6 +8,8 @@ packages=(
   libabsl-dev
   # the wire contract: protobuf messages and gRPC services
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
+  # the /metrics endpoint, and promtool (package prometheus) to check what it serves
+  prometheus-cpp-dev prometheus
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers of the core benchmark
   libboost-dev libconcurrentqueue-dev libreaderwriterqueue-dev

@@ -29,14 +29,24 @@ constexpr std::size_t kMaxRunBytes = std::size_t{4} << 20;
 using FanoutState = Topic::FanoutState;
 
 // Copies slots first..last of `topic` into one slice; offsets[i] is where event first+i starts,
-// offsets[last-first+1] the total size.
-grpc::Slice CopyRun(Topic& topic, int64_t first, int64_t last, std::vector<std::size_t>& offsets) {
+// offsets[last-first+1] the total size. With `accepted`, also lists the run's publish batches.
+grpc::Slice CopyRun(Topic& topic, int64_t first, int64_t last, std::vector<std::size_t>& offsets,
+                    std::vector<AcceptedRun>* accepted) {
   offsets.clear();
   std::size_t total = 0;
   offsets.push_back(0);
   for (int64_t s = first; s <= last; ++s) {
     total += topic.slot(s).framed.size();
     offsets.push_back(total);
+  }
+  if (accepted != nullptr) {
+    accepted->clear();
+    for (int64_t s = first; s <= last; ++s) {
+      const int64_t at = topic.slot(s).accepted_nanos;
+      if (accepted->empty() || accepted->back().accepted_nanos != at) {
+        accepted->push_back(AcceptedRun{s, at});
+      }
+    }
   }
   grpc::Slice run(total);
   // A freshly allocated slice is ours alone until shared, so writing into it is fine.
@@ -47,6 +57,37 @@ grpc::Slice CopyRun(Topic& topic, int64_t first, int64_t last, std::vector<std::
     out += framed.size();
   }
   return run;
+}
+
+// The latency spans of events first..last (none if first > last), from the publish batches of
+// the run that holds them.
+LatencySpans SpansFor(const std::vector<AcceptedRun>& accepted, int64_t first, int64_t last) {
+  LatencySpans spans;
+  if (first > last) return spans;
+  // The batch holding `first`: the last one starting at or before it.
+  auto it = std::upper_bound(
+      accepted.begin(), accepted.end(), first,
+      [](int64_t sequence, const AcceptedRun& run) { return sequence < run.first_sequence; });
+  for (--it; it != accepted.end() && it->first_sequence <= last; ++it) {
+    const int64_t from = std::max(first, it->first_sequence);
+    const auto following = std::next(it);
+    const int64_t to =
+        following == accepted.end() ? last : std::min(last, following->first_sequence - 1);
+    spans.push_back(LatencySpan{it->accepted_nanos, static_cast<uint32_t>(to - from + 1)});
+  }
+  return spans;
+}
+
+// The spans `subscription` records for events first..last: its live events only.
+LatencySpans LiveSpans(const Topic& topic, const Subscription& subscription,
+                       const std::vector<AcceptedRun>& accepted, int64_t first, int64_t last) {
+  if (topic.delivery_latency() == nullptr) return {};
+  return SpansFor(accepted, std::max(first, subscription.worker.live_from), last);
+}
+
+// The publish-batch list CopyRun should fill, or null when latency is not measured.
+std::vector<AcceptedRun>* AcceptedScratch(Topic& topic) {
+  return topic.delivery_latency() != nullptr ? &topic.fanout().accepted : nullptr;
 }
 
 // The highest sequence, from `first` up to `limit`, that a run or response starting at `first`
@@ -87,7 +128,8 @@ void OfferFromRun(Topic& topic, Subscription& subscription, const grpc::Slice& r
     const std::size_t begin_at = offsets[static_cast<std::size_t>(first - run_first)];
     const std::size_t end_at = offsets[static_cast<std::size_t>(end - run_first + 1)];
     grpc::ByteBuffer response = MakeResponse(run.sub(begin_at, end_at), w.pending_skipped);
-    switch (subscription.Offer(response, end_at - begin_at, end)) {
+    switch (subscription.Offer(response, end_at - begin_at, end,
+                               LiveSpans(topic, subscription, state.accepted, first, end))) {
       case Subscription::OfferResult::kAccepted:
         state.delivered += static_cast<uint64_t>(end - first + 1);
         w.pending_skipped = 0;
@@ -123,15 +165,17 @@ bool CatchUp(Topic& topic, Subscription& subscription) {
   const Subscription::Settings& limits = subscription.settings();
   bool progress = false;
   int64_t budget = kMaxRunEvents;
-  std::vector<std::size_t>& offsets = state.offsets;  // scratch, free until FanOutRun
+  std::vector<std::size_t>& offsets =
+      state.offsets;  // scratch (and state.accepted) until FanOutRun
   while (w.next_sequence <= state.position && budget > 0) {
     const int64_t first = w.next_sequence;
     const int64_t last =
         CutRun(topic, first, state.position, std::min<int64_t>(limits.max_batch_events, budget),
                limits.max_response_bytes);
-    const grpc::Slice events = CopyRun(topic, first, last, offsets);
+    const grpc::Slice events = CopyRun(topic, first, last, offsets, AcceptedScratch(topic));
     grpc::ByteBuffer response = MakeResponse(events, w.pending_skipped);
-    const Subscription::OfferResult result = subscription.Offer(response, events.size(), last);
+    const Subscription::OfferResult result = subscription.Offer(
+        response, events.size(), last, LiveSpans(topic, subscription, state.accepted, first, last));
     if (result != Subscription::OfferResult::kAccepted) {
       w.blocked = result == Subscription::OfferResult::kFull;
       break;
@@ -162,7 +206,7 @@ bool FanOutRun(Topic& topic, int64_t published) {
     return true;
   }
   const int64_t last = CutRun(topic, first, published, kMaxRunEvents, kMaxRunBytes);
-  const grpc::Slice run = CopyRun(topic, first, last, state.offsets);
+  const grpc::Slice run = CopyRun(topic, first, last, state.offsets, AcceptedScratch(topic));
   int64_t position = last;
   for (const auto& subscription : state.subscribers) {
     Subscription::WorkerState& w = subscription->worker;
@@ -181,12 +225,14 @@ bool FanOutRun(Topic& topic, int64_t published) {
 
 bool DropClosed(Topic& topic) {
   auto& subscribers = topic.fanout().subscribers;
-  const auto closed = std::remove_if(subscribers.begin(), subscribers.end(),
-                                     [](const auto& s) { return s->closed(); });
-  const auto dropped = static_cast<std::size_t>(subscribers.end() - closed);
-  for (std::size_t i = 0; i < dropped; ++i) topic.SubscriberLeft();
+  const auto closed = std::remove_if(subscribers.begin(), subscribers.end(), [&](const auto& s) {
+    if (!s->closed()) return false;
+    topic.SubscriberLeft(s.get());
+    return true;
+  });
+  const bool dropped = closed != subscribers.end();
   subscribers.erase(closed, subscribers.end());
-  return dropped > 0;
+  return dropped;
 }
 
 void CutOffSlowSubscribers(Topic& topic, const FanoutSettings& settings, absl::Time now) {
@@ -222,7 +268,7 @@ void EndDeletedTopic(Topic& topic) {
                           absl::StrCat("topic \"", topic.name(), "\" was deleted"));
   for (const auto& subscription : state.subscribers) {
     subscription->FinishNow(gone);
-    topic.SubscriberLeft();
+    topic.SubscriberLeft(subscription.get());
   }
   state.subscribers.clear();
   state.deletion_handled = true;

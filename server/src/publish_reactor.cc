@@ -18,6 +18,20 @@ namespace {
 // unwritten responses: its requests then wait in HTTP/2 flow control, not in server memory.
 constexpr std::size_t kMaxQueuedResponses = 64;
 
+// The rejection reason for a failed topic lookup or auto-creation.
+RejectReason ReasonForTopicError(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kNotFound:
+      return RejectReason::kNotFound;
+    case absl::StatusCode::kResourceExhausted:
+      return RejectReason::kTopicLimit;
+    case absl::StatusCode::kUnavailable:
+      return RejectReason::kShutdown;
+    default:
+      return RejectReason::kInvalid;
+  }
+}
+
 }  // namespace
 
 PublishReactor* PublishReactor::Start(ServerState& state) { return new PublishReactor(state); }
@@ -56,6 +70,7 @@ void PublishReactor::OnReadDone(bool ok) {
   if (!ok) {
     read_closed_ = true;  // the client half-closed (or the stream broke)
   } else if (!finished_ && !cancelled_) {
+    if (state_.publish_latency != nullptr) request_read_nanos_ = MonotonicNanos();
     HandleRequestLocked();
     MaybeReadLocked();
   }
@@ -65,36 +80,36 @@ void PublishReactor::OnReadDone(bool ok) {
 void PublishReactor::HandleRequestLocked() {
   request_.Clear();
   if (!grpc::SerializationTraits<v1::PublishRequest>::Deserialize(&read_buffer_, &request_).ok()) {
-    RespondLocked(0,
-                  absl::InvalidArgumentError(
-                      "malformed request: not a ringcast.v1.PublishRequest (bad protobuf "
-                      "encoding, or a string field that is not UTF-8); nothing was published"),
-                  0, 0);
+    request_.Clear();  // whatever parsed is not to be trusted, not even its topic name
+    RejectLocked(0, RejectReason::kInvalid,
+                 absl::InvalidArgumentError(
+                     "malformed request: not a ringcast.v1.PublishRequest (bad protobuf "
+                     "encoding, or a string field that is not UTF-8); nothing was published"));
     return;
   }
   const uint64_t batch_id = request_.batch_id();
   if (shutting_down_) {
-    RespondLocked(batch_id, absl::UnavailableError("server is shutting down; batch not published"),
-                  0, 0);
+    RejectLocked(batch_id, RejectReason::kShutdown,
+                 absl::UnavailableError("server is shutting down; batch not published"));
     return;
   }
   if (absl::Status s = ValidateTopicName(request_.topic()); !s.ok()) {
-    RespondLocked(batch_id, s, 0, 0);
+    RejectLocked(batch_id, RejectReason::kInvalid, s);
     return;
   }
   if (request_.events().empty()) {
-    RespondLocked(batch_id, absl::InvalidArgumentError("batch has no events"), 0, 0);
+    RejectLocked(batch_id, RejectReason::kInvalid,
+                 absl::InvalidArgumentError("batch has no events"));
     return;
   }
   for (int i = 0; i < request_.events_size(); ++i) {
     const std::size_t bytes = EventContentBytes(request_.events(i));
     if (bytes > state_.options.max_event_bytes) {
-      RespondLocked(batch_id,
-                    absl::InvalidArgumentError(
-                        absl::StrCat("event ", i, " of the batch has ", bytes,
-                                     " bytes of key, payload and headers; the limit is ",
-                                     state_.options.max_event_bytes, " (--max_event_bytes)")),
-                    0, 0);
+      RejectLocked(batch_id, RejectReason::kTooLarge,
+                   absl::InvalidArgumentError(
+                       absl::StrCat("event ", i, " of the batch has ", bytes,
+                                    " bytes of key, payload and headers; the limit is ",
+                                    state_.options.max_event_bytes, " (--max_event_bytes)")));
       return;
     }
   }
@@ -102,17 +117,16 @@ void PublishReactor::HandleRequestLocked() {
     absl::StatusOr<std::shared_ptr<Topic>> topic = state_.topics.GetOrCreate(request_.topic());
     if (!topic.ok()) {
       topic_ = nullptr;
-      RespondLocked(batch_id, topic.status(), 0, 0);
+      RejectLocked(batch_id, ReasonForTopicError(topic.status()), topic.status());
       return;
     }
     topic_ = *std::move(topic);
   }
   if (static_cast<uint64_t>(request_.events_size()) > topic_->capacity()) {
-    RespondLocked(batch_id,
-                  absl::InvalidArgumentError(absl::StrCat(
-                      "batch of ", request_.events_size(), " events is larger than topic \"",
-                      topic_->name(), "\"'s ring of ", topic_->capacity(), " slots")),
-                  0, 0);
+    RejectLocked(batch_id, RejectReason::kTooLarge,
+                 absl::InvalidArgumentError(absl::StrCat(
+                     "batch of ", request_.events_size(), " events is larger than topic \"",
+                     topic_->name(), "\"'s ring of ", topic_->capacity(), " slots")));
     return;
   }
   JoinTopicLocked(topic_);
@@ -124,22 +138,22 @@ void PublishReactor::TryPublishLocked() {
   for (;;) {
     if (topic_->deleted()) {
       parked_ = false;
-      RespondLocked(request_.batch_id(),
-                    absl::NotFoundError(absl::StrCat("topic \"", topic_->name(),
-                                                     "\" was deleted; batch not published")),
-                    0, 0);
+      RejectLocked(request_.batch_id(), RejectReason::kNotFound,
+                   absl::NotFoundError(absl::StrCat("topic \"", topic_->name(),
+                                                    "\" was deleted; batch not published")));
       return;
     }
     const ClaimResult claim = topic_->TryClaim(n);
     if (claim.ok()) {
       const int64_t last = claim.sequence;
       const int64_t first = last - n + 1;
-      const int64_t now = absl::GetCurrentTimeNanos();
+      const int64_t publish_time = absl::GetCurrentTimeNanos();
+      const int64_t accepted = MonotonicNanos();
       for (int64_t i = 0; i < n; ++i) {
         EventSlot& slot = topic_->slot(first + i);
         EncodeFramedEvent(request_.events(static_cast<int>(i)), static_cast<uint64_t>(first + i),
-                          now, slot.framed);
-        slot.publish_time_unix_nanos = now;
+                          publish_time, slot.framed);
+        slot.accepted_nanos = accepted;
       }
       topic_->Publish(first, last);
       TopicCounters& counters = topic_->counters();
@@ -164,13 +178,12 @@ void PublishReactor::TryPublishLocked() {
       topic_->counters().publish_blocked_nanos.fetch_add(
           static_cast<uint64_t>(absl::ToInt64Nanoseconds(now - park_started_)),
           std::memory_order_relaxed);
-      RespondLocked(request_.batch_id(),
-                    absl::ResourceExhaustedError(absl::StrCat(
-                        "topic \"", topic_->name(), "\" stayed full for ",
-                        absl::FormatDuration(state_.options.publish_timeout),
-                        " (--publish_timeout): its subscribers are not keeping up; batch not "
-                        "published")),
-                    0, 0);
+      RejectLocked(request_.batch_id(), RejectReason::kBackpressure,
+                   absl::ResourceExhaustedError(absl::StrCat(
+                       "topic \"", topic_->name(), "\" stayed full for ",
+                       absl::FormatDuration(state_.options.publish_timeout),
+                       " (--publish_timeout): its subscribers are not keeping up; batch not "
+                       "published")));
       return;
     }
     // Park, then look again: room that freed before the waiter was added wakes nobody.
@@ -237,11 +250,30 @@ void PublishReactor::RespondLocked(uint64_t batch_id, const absl::Status& status
     final_status_ = grpc::Status(grpc::StatusCode::INTERNAL, "could not encode a response");
     return;
   }
-  responses_.push_back(std::move(buffer));
-  if (!writing_ && !finished_) {
-    writing_ = true;
-    StartWrite(&responses_.front());
+  responses_.push_back(Response{std::move(buffer), request_read_nanos_});
+  if (!writing_ && !finished_) StartWriteLocked();
+}
+
+void PublishReactor::RejectLocked(uint64_t batch_id, RejectReason reason,
+                                  const absl::Status& status) {
+  std::shared_ptr<Topic> topic = topic_;
+  if (topic == nullptr || topic->name() != request_.topic()) {
+    absl::StatusOr<std::shared_ptr<Topic>> found = state_.topics.Get(request_.topic());
+    topic = found.ok() ? *std::move(found) : nullptr;
   }
+  RejectCounters& counters = topic != nullptr && !topic->deleted() ? topic->counters().rejected
+                                                                   : state_.rejected_without_topic;
+  counters.Add(reason);
+  RespondLocked(batch_id, status, 0, 0);
+}
+
+void PublishReactor::StartWriteLocked() {
+  writing_ = true;
+  Response& response = responses_.front();
+  if (state_.publish_latency != nullptr) {
+    state_.publish_latency->Observe(MonotonicNanos() - response.read_nanos);
+  }
+  StartWrite(&response.buffer);
 }
 
 void PublishReactor::OnWriteDone(bool ok) {
@@ -255,8 +287,7 @@ void PublishReactor::OnWriteDone(bool ok) {
     read_closed_ = true;
     if (parked_ && alarm_ != nullptr) alarm_->Cancel();
   } else if (!responses_.empty() && !finished_) {
-    writing_ = true;
-    StartWrite(&responses_.front());
+    StartWriteLocked();
   }
   MaybeReadLocked();
   MaybeFinishLocked();

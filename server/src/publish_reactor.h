@@ -29,6 +29,7 @@
 #include "grpcpp/alarm.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "reject_reason.h"
 #include "ringcast/v1/ringcast.pb.h"
 #include "server_state.h"
 #include "topic.h"
@@ -60,6 +61,10 @@ class PublishReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   void TryPublishLocked();
   void ParkLocked();
   void RespondLocked(uint64_t batch_id, const absl::Status& status, int64_t first, uint32_t count);
+  // Counts the rejection (on the request's topic if it is live) and answers with `status`.
+  void RejectLocked(uint64_t batch_id, RejectReason reason, const absl::Status& status);
+  // Hands the front response to gRPC.
+  void StartWriteLocked();
   void MaybeReadLocked();
   void MaybeFinishLocked();
   void JoinTopicLocked(const std::shared_ptr<Topic>& topic);
@@ -70,10 +75,16 @@ class PublishReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   const bool counted_;  // took a --max_publish_streams slot
 
   std::mutex mu_;
+  struct Response {
+    grpc::ByteBuffer buffer;
+    int64_t read_nanos;  // MonotonicNanos() when its request was read, or 0 without metrics
+  };
+
   grpc::ByteBuffer read_buffer_;
-  v1::PublishRequest request_;              // the batch being handled (or parked)
-  std::shared_ptr<Topic> topic_;            // its topic
-  std::deque<grpc::ByteBuffer> responses_;  // front is in flight when writing_
+  v1::PublishRequest request_;      // the batch being handled (or parked)
+  int64_t request_read_nanos_ = 0;  // when it was read (MonotonicNanos), or 0 without metrics
+  std::shared_ptr<Topic> topic_;    // its topic
+  std::deque<Response> responses_;  // front is in flight when writing_
   bool reading_ = false;
   bool writing_ = false;
   bool read_closed_ = false;  // the client half-closed, or reading failed

@@ -10,6 +10,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "log.h"
+#include "metrics.h"
 #include "publish_reactor.h"
 #include "server_state.h"
 #include "services.h"
@@ -23,6 +24,7 @@ class ServerImpl {
 
   absl::Status Start() {
     const ServerOptions& o = state_.options;
+    if (absl::Status s = StartMetrics(); !s.ok()) return s;
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
@@ -46,11 +48,15 @@ class ServerImpl {
          {"fanout_threads", o.fanout_threads},
          {"wait_strategy", FanoutWaitStrategyName(o.wait_strategy)},
          {"default_ring_capacity", o.default_ring_capacity},
-         {"auto_create_topics", o.auto_create_topics}});
+         {"auto_create_topics", o.auto_create_topics},
+         {"metrics_listen", o.metrics_listen},
+         {"metrics_port", metrics_port()}});
     return absl::OkStatus();
   }
 
   int port() const { return port_; }
+
+  int metrics_port() const { return metrics_ == nullptr ? 0 : metrics_->port(); }
 
   void Shutdown() {
     {
@@ -95,6 +101,16 @@ class ServerImpl {
   }
 
  private:
+  // Serves /metrics on --metrics_listen, unless it is empty.
+  absl::Status StartMetrics() {
+    if (state_.options.metrics_listen.empty()) return absl::OkStatus();
+    absl::StatusOr<std::unique_ptr<MetricsEndpoint>> metrics =
+        MetricsEndpoint::Start(state_.options.metrics_listen, state_);
+    if (!metrics.ok()) return metrics.status();
+    metrics_ = *std::move(metrics);
+    return absl::OkStatus();
+  }
+
   static int Millis(absl::Duration d) {
     return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
   }
@@ -104,6 +120,8 @@ class ServerImpl {
   TopicServiceImpl topics_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  // Declared after state_, so it stops serving before what it reads is destroyed.
+  std::unique_ptr<MetricsEndpoint> metrics_;
 
   std::mutex mu_;
   std::condition_variable cv_;
@@ -123,6 +141,7 @@ Server::Server(std::unique_ptr<ServerImpl> impl) : impl_(std::move(impl)) {}
 Server::~Server() { impl_->Shutdown(); }
 
 int Server::port() const { return impl_->port(); }
+int Server::metrics_port() const { return impl_->metrics_port(); }
 
 void Server::Shutdown() { impl_->Shutdown(); }
 

@@ -3,10 +3,13 @@
 #define RINGCAST_SERVER_SRC_SERVER_STATE_H_
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "latency_histogram.h"
+#include "reject_reason.h"
 #include "ringcast/server/options.h"
 #include "stream_counter.h"
 #include "topic_registry.h"
@@ -17,7 +20,11 @@ class PublishReactor;
 
 struct ServerState {
   explicit ServerState(ServerOptions server_options)
-      : options(std::move(server_options)), topics(options) {}
+      : options(std::move(server_options)),
+        topics(options),
+        publish_latency(metrics_enabled() ? std::make_unique<LatencyHistogram>() : nullptr) {}
+
+  [[nodiscard]] bool metrics_enabled() const noexcept { return !options.metrics_listen.empty(); }
 
   [[nodiscard]] bool shutting_down() const noexcept {
     return shutting_down_flag.load(std::memory_order_acquire);
@@ -27,6 +34,10 @@ struct ServerState {
   TopicRegistry topics;
   StreamCounter publish_streams;
   StreamCounter subscriptions;
+  // Rejected batches that name no live topic (malformed, bad or unknown name, deleted topic).
+  RejectCounters rejected_without_topic;
+  // Request read -> response handed to gRPC, per batch. Null when metrics are off.
+  const std::unique_ptr<LatencyHistogram> publish_latency;
   // Release when shutdown begins; acquire in shutting_down().
   std::atomic<bool> shutting_down_flag{false};
 

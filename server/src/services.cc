@@ -103,7 +103,8 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventServiceImpl::Subscribe(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request) {
   const ServerOptions& options = state_.options;
   auto reject = [&](const absl::Status& status) {
-    auto subscription = Subscription::Create(context, {}, nullptr, state_.subscriptions);
+    auto subscription = Subscription::Create(context, {}, nullptr, state_.subscriptions,
+                                             /*delivery_latency=*/nullptr);
     subscription->Reject(ToGrpcStatus(status));
     return subscription.get();
   };
@@ -124,8 +125,8 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventServiceImpl::Subscribe(
                                         .max_batch_events = max_batch,
                                         .max_response_bytes = options.max_response_bytes,
                                         .queue_bytes = options.subscriber_queue_bytes};
-  auto subscription =
-      Subscription::Create(context, settings, &(*topic)->doorbell(), state_.subscriptions);
+  auto subscription = Subscription::Create(context, settings, &(*topic)->doorbell(),
+                                           state_.subscriptions, (*topic)->delivery_latency());
   absl::StatusOr<int64_t> first =
       (*topic)->Register(subscription, *start, options.max_subscribers_per_topic);
   if (!first.ok()) {

@@ -10,15 +10,21 @@
 namespace ringcast::server {
 
 Subscription::Subscription(grpc::CallbackServerContext* context, Settings settings,
-                           Doorbell* doorbell, StreamCounter& streams)
-    : context_(context), settings_(settings), doorbell_(doorbell), streams_(streams) {
+                           Doorbell* doorbell, StreamCounter& streams,
+                           std::shared_ptr<LatencyHistogram> delivery_latency)
+    : context_(context),
+      settings_(settings),
+      doorbell_(doorbell),
+      streams_(streams),
+      delivery_latency_(std::move(delivery_latency)) {
   streams_.Add();
 }
 
-std::shared_ptr<Subscription> Subscription::Create(grpc::CallbackServerContext* context,
-                                                   Settings settings, Doorbell* doorbell,
-                                                   StreamCounter& streams) {
-  auto subscription = std::make_shared<Subscription>(context, settings, doorbell, streams);
+std::shared_ptr<Subscription> Subscription::Create(
+    grpc::CallbackServerContext* context, Settings settings, Doorbell* doorbell,
+    StreamCounter& streams, std::shared_ptr<LatencyHistogram> delivery_latency) {
+  auto subscription = std::make_shared<Subscription>(context, settings, doorbell, streams,
+                                                     std::move(delivery_latency));
   subscription->self_ = subscription;
   return subscription;
 }
@@ -38,14 +44,14 @@ void Subscription::Reject(grpc::Status status) {
 }
 
 Subscription::OfferResult Subscription::Offer(grpc::ByteBuffer& response, std::size_t bytes,
-                                              int64_t last_sequence) {
+                                              int64_t last_sequence, LatencySpans spans) {
   std::lock_guard<std::mutex> lock(mu_);
   if (finished_ || done_ || finish_when_drained_) return OfferResult::kClosed;
   if (queued_bytes_ != 0 && queued_bytes_ + bytes > settings_.queue_bytes) {
     wake_on_drain_ = true;
     return OfferResult::kFull;
   }
-  queue_.push_back(Pending{std::move(response), bytes, last_sequence});
+  queue_.push_back(Pending{std::move(response), bytes, last_sequence, std::move(spans)});
   queued_bytes_ += bytes;
   MaybeStartWriteLocked();
   return OfferResult::kAccepted;
@@ -54,9 +60,17 @@ Subscription::OfferResult Subscription::Offer(grpc::ByteBuffer& response, std::s
 void Subscription::MaybeStartWriteLocked() {
   if (!started_ || write_in_flight_ || finished_ || done_ || queue_.empty()) return;
   write_in_flight_ = true;
-  last_sent_sequence_ = queue_.front().last_sequence;
+  Pending& next = queue_.front();
+  last_sent_sequence_ = next.last_sequence;
+  set_sent_through(next.last_sequence);
+  if (delivery_latency_ != nullptr && !next.spans.empty()) {
+    const int64_t now = MonotonicNanos();
+    for (const LatencySpan& span : next.spans) {
+      delivery_latency_->Observe(now - span.accepted_nanos, span.events);
+    }
+  }
   // The buffer stays at the queue's front, untouched, until OnWriteDone.
-  StartWrite(&queue_.front().buffer);
+  StartWrite(&next.buffer);
 }
 
 void Subscription::OnWriteDone(bool ok) {

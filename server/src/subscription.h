@@ -20,14 +20,20 @@
 #include <mutex>
 #include <optional>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "latency_histogram.h"
 
 namespace ringcast::server {
 
 class Doorbell;
 class StreamCounter;
+
+// The events of one response by the instant they were accepted, for the delivery-latency
+// histogram. Usually one or two spans: a response rarely crosses many publish batches.
+using LatencySpans = absl::InlinedVector<LatencySpan, 2>;
 
 class Subscription final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
                            public std::enable_shared_from_this<Subscription> {
@@ -43,7 +49,10 @@ class Subscription final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
 
   // State the fan-out thread owns once the subscription is registered.
   struct WorkerState {
-    int64_t next_sequence = 0;                          // the next sequence this stream will carry
+    int64_t next_sequence = 0;  // the next sequence this stream will carry
+    // Events from here on were published after the subscription registered; earlier ones are a
+    // replay the client asked for and are left out of the delivery-latency histogram.
+    int64_t live_from = 0;
     uint64_t pending_skipped = 0;                       // LOSSY: skipped since the last response
     bool blocked = false;                               // the last offer found the queue full
     absl::Time stalled_since = absl::InfiniteFuture();  // RELIABLE: holding up a full ring since
@@ -51,13 +60,16 @@ class Subscription final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
 
   // `streams` counts this stream from construction until OnDone.
   Subscription(grpc::CallbackServerContext* context, Settings settings, Doorbell* doorbell,
-               StreamCounter& streams);
+               StreamCounter& streams, std::shared_ptr<LatencyHistogram> delivery_latency);
 
   // Creates a subscription that keeps itself alive until gRPC calls OnDone. `doorbell` is the
   // topic's fan-out doorbell, or null for a stream rejected before it reached a topic.
+  // `delivery_latency` (the topic's, or null when metrics are off) records, as each response is
+  // handed to gRPC, how long ago its live events were accepted.
   static std::shared_ptr<Subscription> Create(grpc::CallbackServerContext* context,
                                               Settings settings, Doorbell* doorbell,
-                                              StreamCounter& streams);
+                                              StreamCounter& streams,
+                                              std::shared_ptr<LatencyHistogram> delivery_latency);
 
   // Sends initial metadata `ringcast-start-sequence: start` and lets writes begin. Call once,
   // after the topic registered the subscription.
@@ -69,10 +81,11 @@ class Subscription final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   [[nodiscard]] const Settings& settings() const noexcept { return settings_; }
   [[nodiscard]] bool reliable() const noexcept { return settings_.reliable; }
 
-  // Fan-out thread: queues a response whose last event is `last_sequence`. kFull leaves
-  // `response` untouched and rings the doorbell once the queue drains a write.
+  // Fan-out thread: queues a response whose last event is `last_sequence` and whose live events
+  // were accepted as `spans` says. kFull leaves `response` untouched and rings the doorbell once
+  // the queue drains a write.
   [[nodiscard]] OfferResult Offer(grpc::ByteBuffer& response, std::size_t bytes,
-                                  int64_t last_sequence);
+                                  int64_t last_sequence, LatencySpans spans = {});
 
   // Ends the stream now with `status`, dropping what is queued but not yet handed to gRPC.
   void FinishNow(const grpc::Status& status);
@@ -85,6 +98,15 @@ class Subscription final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   // The last sequence handed to gRPC for writing, or -1.
   [[nodiscard]] int64_t last_sent_sequence() const;
 
+  // Everything up to here was handed to gRPC (or precedes the start): the figure subscriber lag
+  // is measured to. Set to start - 1 at registration; any thread may read it.
+  [[nodiscard]] int64_t sent_through() const noexcept {
+    return sent_through_.load(std::memory_order_relaxed);
+  }
+  void set_sent_through(int64_t sequence) noexcept {
+    sent_through_.store(sequence, std::memory_order_relaxed);
+  }
+
   WorkerState worker;
 
   void OnWriteDone(bool ok) override;
@@ -96,6 +118,7 @@ class Subscription final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
     grpc::ByteBuffer buffer;
     std::size_t bytes;
     int64_t last_sequence;
+    LatencySpans spans;
   };
 
   // Requires mu_ held. Starts writing the queue's front if nothing is in flight.
@@ -107,6 +130,7 @@ class Subscription final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   const Settings settings_;
   Doorbell* const doorbell_;
   StreamCounter& streams_;
+  const std::shared_ptr<LatencyHistogram> delivery_latency_;
 
   mutable std::mutex mu_;
   std::deque<Pending> queue_;  // front is in flight when write_in_flight_
@@ -117,6 +141,7 @@ class Subscription final : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   bool done_ = false;           // OnDone ran: no more calls into gRPC
   bool wake_on_drain_ = false;  // an Offer found the queue full
   int64_t last_sent_sequence_ = -1;
+  std::atomic<int64_t> sent_through_{-1};  // relaxed: a figure, read at scrape time
   std::optional<grpc::Status> finish_when_drained_;
   std::shared_ptr<Subscription> self_;  // keeps the reactor alive until OnDone
 

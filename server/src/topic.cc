@@ -9,7 +9,7 @@
 
 namespace ringcast::server {
 
-Topic::Topic(std::string name, uint32_t capacity, Doorbell& doorbell)
+Topic::Topic(std::string name, uint32_t capacity, Doorbell& doorbell, bool latency_metrics)
     : name_(std::move(name)),
       capacity_(capacity),
       doorbell_(doorbell),
@@ -19,7 +19,8 @@ Topic::Topic(std::string name, uint32_t capacity, Doorbell& doorbell)
       // anything, producers may run up to 2 x capacity ahead (the sequencer's gating cache assumes
       // gating sequences start at -1). Nothing is retained yet that they could overwrite.
       gate_(kInitialSequence),
-      fanout_position_(kInitialSequence) {
+      fanout_position_(kInitialSequence),
+      delivery_latency_(latency_metrics ? std::make_shared<LatencyHistogram>() : nullptr) {
   RINGCAST_CHECK(sequencer_.AddGatingSequence(gate_), "a fresh sequencer has gating slots");
 }
 
@@ -114,6 +115,12 @@ absl::StatusOr<int64_t> Topic::Register(const std::shared_ptr<Subscription>& sub
         break;
     }
     subscription->worker.next_sequence = first;
+    subscription->worker.live_from = next;
+    subscription->set_sent_through(first - 1);
+    {
+      std::lock_guard<std::mutex> directory(directory_mu_);
+      directory_.insert(subscription.get());
+    }
     pending_.push_back(subscription);
     subscriber_count_.fetch_add(1, std::memory_order_relaxed);
     // Release; pairs with the acquire in has_pending_registrations.
@@ -139,6 +146,22 @@ void Topic::AdvanceGateAndAbsorb(int64_t gate_candidate) {
     fanout_.gate = gate_candidate;
     gate_.Set(gate_candidate);  // release; producers read it (acquire) in the gating minimum
   }
+}
+
+void Topic::SubscriberLeft(const Subscription* subscription) {
+  subscriber_count_.fetch_sub(1, std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(directory_mu_);
+  directory_.erase(subscription);
+}
+
+int64_t Topic::SubscriberLagMax() const {
+  const int64_t published = PublishedHigh();
+  int64_t lag = 0;
+  std::lock_guard<std::mutex> lock(directory_mu_);
+  for (const Subscription* subscription : directory_) {
+    lag = std::max(lag, published - subscription->sent_through());
+  }
+  return lag;
 }
 
 int64_t Topic::Occupancy() const noexcept {

@@ -28,8 +28,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "latency_histogram.h"
+#include "reject_reason.h"
 #include "ringcast/core/multi_producer_sequencer.h"
 #include "ringcast/core/ring_buffer.h"
 #include "ringcast/core/sequence.h"
@@ -44,7 +47,13 @@ class Subscription;
 // One ring slot: an event encoded as a framed SubscribeResponse entry (see event_codec.h).
 struct EventSlot {
   std::string framed;
-  int64_t publish_time_unix_nanos = 0;
+  int64_t accepted_nanos = 0;  // MonotonicNanos() when its batch was published
+};
+
+// Consecutive slots from `first_sequence` on that were accepted at `accepted_nanos` (one batch).
+struct AcceptedRun {
+  int64_t first_sequence = 0;
+  int64_t accepted_nanos = 0;
 };
 
 // A publisher parked on a full ring. WakeForRoom is called once after it was added, from the
@@ -66,6 +75,7 @@ struct StartPosition {
 // Per-topic counters, for Topic figures and metrics. Publisher-side counters are added once per
 // batch; fan-out counters are written by the fan-out thread alone, once per round.
 struct TopicCounters {
+  RejectCounters rejected;
   std::atomic<uint64_t> events_published{0};
   std::atomic<uint64_t> batches_published{0};
   std::atomic<uint64_t> events_delivered{0};
@@ -80,8 +90,9 @@ class Topic {
   // its wait strategy has nothing to signal.
   using RingSequencer = MultiProducerSequencer<BusySpin>;
 
-  // Requires: capacity is a power of two, at most 2^29.
-  Topic(std::string name, uint32_t capacity, Doorbell& doorbell);
+  // Requires: capacity is a power of two, at most 2^29. With `latency_metrics` the topic keeps a
+  // delivery-latency histogram.
+  Topic(std::string name, uint32_t capacity, Doorbell& doorbell, bool latency_metrics);
   Topic(const Topic&) = delete;
   Topic& operator=(const Topic&) = delete;
   ~Topic();
@@ -136,6 +147,13 @@ class Topic {
   }
   [[nodiscard]] TopicCounters& counters() noexcept { return counters_; }
   [[nodiscard]] const TopicCounters& counters() const noexcept { return counters_; }
+  // Null when metrics are off.
+  [[nodiscard]] const std::shared_ptr<LatencyHistogram>& delivery_latency() const noexcept {
+    return delivery_latency_;
+  }
+  // Events published but not yet handed to gRPC for the subscriber furthest behind (0 without
+  // subscribers). Takes the directory lock: for scrapes, not the hot path.
+  [[nodiscard]] int64_t SubscriberLagMax() const;
 
   // ---- Lifecycle ----
 
@@ -153,7 +171,8 @@ class Topic {
     int64_t position = kInitialSequence;  // every live subscriber was offered up to here
     int64_t gate = kInitialSequence;      // the value last stored in gate_
     std::vector<std::shared_ptr<Subscription>> subscribers;
-    std::vector<std::size_t> offsets;  // scratch: event boundaries in a run's buffer
+    std::vector<std::size_t> offsets;   // scratch: event boundaries in a run's buffer
+    std::vector<AcceptedRun> accepted;  // scratch: a run's publish batches, by first sequence
     bool deletion_handled = false;
     uint64_t delivered = 0;  // counters folded into counters_ once per round
     uint64_t skipped = 0;
@@ -165,8 +184,8 @@ class Topic {
   // `gate_candidate` accounts for the registered subscribers; queued ones lower it if needed. The
   // gate never moves back.
   void AdvanceGateAndAbsorb(int64_t gate_candidate);
-  // Fan-out thread: a subscriber left (its count is decremented here).
-  void SubscriberLeft() noexcept { subscriber_count_.fetch_sub(1, std::memory_order_relaxed); }
+  // Fan-out thread: `subscription` left; call before letting go of it.
+  void SubscriberLeft(const Subscription* subscription);
   // Fan-out thread, after raising the gate: wakes publishers if any are parked.
   void WakeWaitersIfAny();
   [[nodiscard]] bool has_pending_registrations() const noexcept {
@@ -197,6 +216,12 @@ class Topic {
   std::atomic<uint32_t> subscriber_count_{0};
   std::atomic<uint32_t> publish_streams_{0};
   TopicCounters counters_;
+  const std::shared_ptr<LatencyHistogram> delivery_latency_;
+
+  // Every registered subscription, for the lag figure. Added by Register, removed by the fan-out
+  // thread (SubscriberLeft) before it lets go of the subscription, which keeps it alive till then.
+  mutable std::mutex directory_mu_;
+  absl::flat_hash_set<const Subscription*> directory_;  // guarded by directory_mu_
 
   FanoutState fanout_;
 };

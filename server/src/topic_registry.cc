@@ -54,7 +54,8 @@ absl::StatusOr<std::shared_ptr<Topic>> TopicRegistry::CreateLocked(absl::string_
   FanoutWorker& worker = **std::min_element(
       workers_.begin(), workers_.end(),
       [](const auto& a, const auto& b) { return a->TopicCount() < b->TopicCount(); });
-  auto topic = std::make_shared<Topic>(std::string(name), capacity, worker.doorbell());
+  auto topic = std::make_shared<Topic>(std::string(name), capacity, worker.doorbell(),
+                                       !options_.metrics_listen.empty());
   worker.AddTopic(topic);
   topics_.emplace(std::string(name), topic);
   Log(LogLevel::kInfo, "topic created", {{"topic", name}, {"capacity", capacity}});

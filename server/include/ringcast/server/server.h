@@ -16,8 +16,8 @@ class ServerImpl;
 
 class Server {
  public:
-  // Validates the options, binds the listening address and starts serving.
-  // INVALID_ARGUMENT for bad options, UNAVAILABLE if the address cannot be bound.
+  // Validates the options, binds the listening addresses (gRPC and metrics) and starts serving.
+  // INVALID_ARGUMENT for bad options, UNAVAILABLE if an address cannot be bound.
   static absl::StatusOr<std::unique_ptr<Server>> Start(ServerOptions options);
 
   Server(const Server&) = delete;
@@ -27,6 +27,8 @@ class Server {
 
   // The bound gRPC port (useful with a listen address ending in ":0").
   [[nodiscard]] int port() const;
+  // The bound metrics port (/metrics over HTTP), or 0 when ServerOptions::metrics_listen is empty.
+  [[nodiscard]] int metrics_port() const;
 
   // Graceful shutdown: health goes NOT_SERVING and new streams are refused with UNAVAILABLE;
   // publishes in flight finish; every subscriber receives what was published; streams end with
