@@ -147,6 +147,12 @@ std::string Exposition::TypeOf(const std::string& family) const {
   return it == types_.end() ? "" : it->second;
 }
 
+std::set<std::string> Exposition::Families() const {
+  std::set<std::string> families;
+  for (const auto& [family, type] : types_) families.insert(family);
+  return families;
+}
+
 absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", std::strerror(errno)));

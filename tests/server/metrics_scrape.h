@@ -38,6 +38,8 @@ class Exposition {
   [[nodiscard]] std::vector<Sample> SamplesOf(const std::string& prefix) const;
   // The TYPE line of `family` ("counter", "gauge", "histogram", ...), or empty.
   [[nodiscard]] std::string TypeOf(const std::string& family) const;
+  // Every family with a TYPE line.
+  [[nodiscard]] std::set<std::string> Families() const;
 
   [[nodiscard]] const std::vector<Sample>& samples() const { return samples_; }
   [[nodiscard]] const std::string& text() const { return text_; }

@@ -440,6 +440,30 @@ TEST(MetricsTest, ExpositionPassesPromtoolCheckMetrics) {
   std::remove(path.c_str());
 }
 
+// The README's metrics table lists exactly the families the server exports.
+TEST(MetricsTest, ReadmeTableListsExactlyTheFamiliesServed) {
+  std::ifstream readme(RINGCAST_README);
+  ASSERT_TRUE(readme.is_open()) << RINGCAST_README;
+  std::set<std::string> documented;
+  for (std::string line; std::getline(readme, line);) {
+    if (!absl::StartsWith(line, "| `ringcast_") && !absl::StartsWith(line, "| `process_")) continue;
+    // The first cell: one or more `name`s.
+    const std::string cell = line.substr(1, line.find('|', 1) - 1);
+    for (std::size_t at = cell.find('`'); at != std::string::npos; at = cell.find('`', at)) {
+      const std::size_t end = cell.find('`', at + 1);
+      documented.insert(cell.substr(at + 1, end - at - 1));
+      at = end + 1;
+    }
+  }
+  TestServer server(MetricsOptions());
+  server.CreateTopic("t");  // per-topic families have samples only once a topic exists
+  std::set<std::string> served;
+  for (const std::string& family : MustScrape(server).Families()) {
+    if (!absl::StartsWith(family, "exposer_")) served.insert(family);
+  }
+  EXPECT_EQ(documented, served);
+}
+
 TEST(MetricsTest, EmptyMetricsListenServesNothing) {
   TestServer server(TestOptions());
   EXPECT_EQ(server.server().metrics_port(), 0);
