@@ -16,7 +16,6 @@
 #include "absl/strings/str_join.h"
 
 namespace ringcast::bench {
-namespace {
 
 std::string JsonString(std::string_view s) {
   std::string out = "\"";
@@ -32,6 +31,8 @@ std::string JsonString(std::string_view s) {
   }
   return out + "\"";
 }
+
+namespace {
 
 double EventsPerSecond(const RunResult& r) {
   return r.seconds > 0 ? static_cast<double>(r.events) / r.seconds : 0;

@@ -21,6 +21,9 @@ struct Machine {
   bool assertions = false;  // built without NDEBUG: figures are not representative
 };
 
+// `s` as a JSON string literal, quotes included.
+std::string JsonString(std::string_view s);
+
 // Describes this machine; `cpus` as from AllowedCpus.
 Machine DescribeMachine(std::vector<int> cpus);
 
