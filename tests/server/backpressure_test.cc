@@ -16,26 +16,6 @@
 namespace ringcast::testing {
 namespace {
 
-constexpr int kPayloadBytes = 16 << 10;
-
-v1::PublishRequest BigBatch(const std::string& topic, uint64_t batch_id, int count) {
-  v1::PublishRequest request;
-  request.set_topic(topic);
-  request.set_batch_id(batch_id);
-  for (int i = 0; i < count; ++i) {
-    *request.add_events() =
-        MakeEvent(std::string(kPayloadBytes, static_cast<char>('a' + (batch_id + i) % 26)));
-  }
-  return request;
-}
-
-server::ServerOptions SmallRingOptions() {
-  server::ServerOptions options = TestOptions();
-  options.default_ring_capacity = 64;
-  options.subscriber_queue_bytes = 64 << 10;
-  return options;
-}
-
 double BackpressureRatio(TestServer& server, const std::string& topic) {
   v1::Topic t;
   return server.GetTopic(topic, &t).ok() ? t.backpressure_ratio() : -1;
@@ -50,11 +30,11 @@ TEST(BackpressureTest, StalledReliableSubscriberBlocksPublishersThenIsCutOffAndP
 
   // A subscriber that never reads (its own connection, so its flow control stalls alone) and a
   // healthy one that reads everything.
-  auto stalled_stub = v1::EventService::NewStub(server.NewChannel());
-  SubscribeStream stalled(*stalled_stub, SubscribeFromLatest("bp"));
+  OwnConnectionSubscriber stalled_subscriber(server, SubscribeFromLatest("bp"));
+  SubscribeStream& stalled = stalled_subscriber.stream();
   ASSERT_EQ(stalled.WaitForStart(), 0);
-  auto healthy_stub = v1::EventService::NewStub(server.NewChannel());
-  SubscribeStream healthy(*healthy_stub, SubscribeFromLatest("bp"));
+  OwnConnectionSubscriber healthy_subscriber(server, SubscribeFromLatest("bp"));
+  SubscribeStream& healthy = healthy_subscriber.stream();
   ASSERT_EQ(healthy.WaitForStart(), 0);
 
   constexpr int kBatches = 600;  // 600 x 8 x 16 KiB = 75 MiB: far beyond every buffer
@@ -109,8 +89,8 @@ TEST(BackpressureTest, BatchWaitingLongerThanPublishTimeoutIsRejectedAndTheStrea
   options.publish_timeout = absl::Milliseconds(300);
   TestServer server(options);
   server.CreateTopic("pt");
-  auto stalled_stub = v1::EventService::NewStub(server.NewChannel());
-  SubscribeStream stalled(*stalled_stub, SubscribeFromLatest("pt"));
+  OwnConnectionSubscriber stalled_subscriber(server, SubscribeFromLatest("pt"));
+  SubscribeStream& stalled = stalled_subscriber.stream();
   ASSERT_EQ(stalled.WaitForStart(), 0);
 
   PublishStream stream(server.events());
@@ -139,10 +119,10 @@ TEST(BackpressureTest, LossySubscriberNeverHoldsPublishersBackAndCountsWhatItSki
   options.publish_timeout = absl::Milliseconds(500);  // any hold-up would reject a batch
   TestServer server(options);
   server.CreateTopic("lossy");
-  auto lossy_stub = v1::EventService::NewStub(server.NewChannel());
   v1::SubscribeRequest request = SubscribeFromLatest("lossy");
   request.set_mode(v1::DELIVERY_MODE_LOSSY);
-  SubscribeStream lossy(*lossy_stub, request);
+  OwnConnectionSubscriber lossy_subscriber(server, request);
+  SubscribeStream& lossy = lossy_subscriber.stream();
   ASSERT_EQ(lossy.WaitForStart(), 0);
 
   // Publish while the LOSSY subscriber reads nothing.

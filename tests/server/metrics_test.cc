@@ -245,32 +245,14 @@ TEST(MetricsTest, RejectionsAreCountedByReasonOnTheirTopicAndNeverLabelUnknownNa
   EXPECT_EQ(strict_scrape.LabelValues("topic"), (std::set<std::string>{""}));
 }
 
-constexpr int kPayloadBytes = 16 << 10;
-
-v1::PublishRequest BigBatch(const std::string& topic, uint64_t batch_id, int count) {
-  v1::PublishRequest request;
-  request.set_topic(topic);
-  request.set_batch_id(batch_id);
-  for (int i = 0; i < count; ++i)
-    *request.add_events() = MakeEvent(std::string(kPayloadBytes, 'b'));
-  return request;
-}
-
-server::ServerOptions SmallRingOptions() {
-  server::ServerOptions options = MetricsOptions();
-  options.default_ring_capacity = 64;
-  options.subscriber_queue_bytes = 64 << 10;
-  return options;
-}
-
 TEST(MetricsTest, PublishTimeoutIsCountedAsBackpressureWithTheTimeBlockedAndTheLag) {
-  server::ServerOptions options = SmallRingOptions();
+  server::ServerOptions options = SmallRingOptions(MetricsOptions());
   options.publish_timeout = absl::Milliseconds(300);
   options.slow_subscriber_timeout = absl::Seconds(60);
   TestServer server(options);
   server.CreateTopic("pt");
-  auto stalled_stub = v1::EventService::NewStub(server.NewChannel());
-  SubscribeStream stalled(*stalled_stub, SubscribeFromLatest("pt"));  // never reads
+  OwnConnectionSubscriber stalled_subscriber(server, SubscribeFromLatest("pt"));
+  SubscribeStream& stalled = stalled_subscriber.stream();  // never reads
   ASSERT_EQ(stalled.WaitForStart(), 0);
   const Exposition before = MustScrape(server);
 
@@ -298,13 +280,13 @@ TEST(MetricsTest, PublishTimeoutIsCountedAsBackpressureWithTheTimeBlockedAndTheL
 }
 
 TEST(MetricsTest, SlowSubscriberCutOffIsCountedOnceAndItsSeriesDropToZero) {
-  server::ServerOptions options = SmallRingOptions();
+  server::ServerOptions options = SmallRingOptions(MetricsOptions());
   options.publish_timeout = absl::Seconds(30);
   options.slow_subscriber_timeout = absl::Seconds(1);
   TestServer server(options);
   server.CreateTopic("cut");
-  auto stalled_stub = v1::EventService::NewStub(server.NewChannel());
-  SubscribeStream stalled(*stalled_stub, SubscribeFromLatest("cut"));
+  OwnConnectionSubscriber stalled_subscriber(server, SubscribeFromLatest("cut"));
+  SubscribeStream& stalled = stalled_subscriber.stream();
   ASSERT_EQ(stalled.WaitForStart(), 0);
   const Exposition before = MustScrape(server);
 
@@ -334,13 +316,13 @@ TEST(MetricsTest, SlowSubscriberCutOffIsCountedOnceAndItsSeriesDropToZero) {
 }
 
 TEST(MetricsTest, LossySkipsAreCountedExactlyAsTheSubscriberSawThem) {
-  server::ServerOptions options = SmallRingOptions();
+  server::ServerOptions options = SmallRingOptions(MetricsOptions());
   TestServer server(options);
   server.CreateTopic("lossy");
-  auto lossy_stub = v1::EventService::NewStub(server.NewChannel());
   v1::SubscribeRequest request = SubscribeFromLatest("lossy");
   request.set_mode(v1::DELIVERY_MODE_LOSSY);
-  SubscribeStream lossy(*lossy_stub, request);
+  OwnConnectionSubscriber lossy_subscriber(server, request);
+  SubscribeStream& lossy = lossy_subscriber.stream();
   ASSERT_EQ(lossy.WaitForStart(), 0);
   const Exposition before = MustScrape(server);
 

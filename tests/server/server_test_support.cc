@@ -202,6 +202,28 @@ grpc::Status SubscribeStream::Finish() {
   return status;
 }
 
+v1::PublishRequest BigBatch(const std::string& topic, uint64_t batch_id, int count) {
+  v1::PublishRequest request;
+  request.set_topic(topic);
+  request.set_batch_id(batch_id);
+  for (int i = 0; i < count; ++i) {
+    *request.add_events() = MakeEvent(std::string(
+        kBigEventBytes, static_cast<char>('a' + (batch_id + static_cast<uint64_t>(i)) % 26)));
+  }
+  return request;
+}
+
+server::ServerOptions SmallRingOptions(server::ServerOptions base) {
+  base.default_ring_capacity = 64;
+  base.subscriber_queue_bytes = 64 << 10;
+  return base;
+}
+
+OwnConnectionSubscriber::OwnConnectionSubscriber(TestServer& server,
+                                                 const v1::SubscribeRequest& request,
+                                                 absl::Duration deadline)
+    : stub_(v1::EventService::NewStub(server.NewChannel())), stream_(*stub_, request, deadline) {}
+
 v1::SubscribeRequest SubscribeFromLatest(const std::string& topic) {
   v1::SubscribeRequest request;
   request.set_topic(topic);

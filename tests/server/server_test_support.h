@@ -69,6 +69,15 @@ v1::EventInput MakeEvent(const std::string& payload, const std::string& key = ""
 v1::PublishRequest MakeBatch(const std::string& topic, uint64_t batch_id, int count,
                              const std::string& prefix = "e");
 
+// Bytes of each event in a BigBatch: a few fill any stream's buffers quickly.
+inline constexpr int kBigEventBytes = 16 << 10;
+// A PublishRequest of `count` events of kBigEventBytes each (letters varying by batch and event).
+v1::PublishRequest BigBatch(const std::string& topic, uint64_t batch_id, int count);
+
+// `base` with a 64-slot default ring and 64 KiB subscriber queues: backpressure within a few
+// BigBatches.
+server::ServerOptions SmallRingOptions(server::ServerOptions base = TestOptions());
+
 // One open Publish stream (synchronous client API).
 class PublishStream {
  public:
@@ -113,6 +122,19 @@ class SubscribeStream {
  private:
   grpc::ClientContext context_;
   std::unique_ptr<grpc::ClientReader<v1::SubscribeResponse>> reader_;
+};
+
+// A Subscribe stream on a connection of its own, so that when it stops reading, HTTP/2 flow control
+// stalls it alone and not the other streams of the test.
+class OwnConnectionSubscriber {
+ public:
+  OwnConnectionSubscriber(TestServer& server, const v1::SubscribeRequest& request,
+                          absl::Duration deadline = absl::Seconds(60));
+  SubscribeStream& stream() { return stream_; }
+
+ private:
+  std::unique_ptr<v1::EventService::Stub> stub_;
+  SubscribeStream stream_;
 };
 
 v1::SubscribeRequest SubscribeFromLatest(const std::string& topic);

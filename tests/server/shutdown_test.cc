@@ -103,8 +103,8 @@ TEST(ShutdownTest, RefusesNewStreamsReportsNotServingAndIsBoundedByTheTimeout) {
   options.shutdown_timeout = absl::Seconds(3);
   TestServer server(options);
   // A subscriber that never reads keeps the drain from completing.
-  auto stalled_stub = v1::EventService::NewStub(server.NewChannel());
-  SubscribeStream stalled(*stalled_stub, SubscribeFromLatest("held"));
+  OwnConnectionSubscriber stalled_subscriber(server, SubscribeFromLatest("held"));
+  SubscribeStream& stalled = stalled_subscriber.stream();
   ASSERT_EQ(stalled.WaitForStart(), 0);
   {
     PublishStream stream(server.events());

@@ -459,8 +459,8 @@ TEST(TopicServiceTest, DeletingATopicAnswersABatchWaitingOnItsFullRingWithNotFou
   TestServer server(options);
   server.CreateTopic("full", 64);
   // A RELIABLE subscriber that never reads (its own connection): the ring fills up behind it.
-  auto stalled_stub = v1::EventService::NewStub(server.NewChannel());
-  SubscribeStream stalled(*stalled_stub, SubscribeFromLatest("full"), kStreamDeadline);
+  OwnConnectionSubscriber stalled_subscriber(server, SubscribeFromLatest("full"), kStreamDeadline);
+  SubscribeStream& stalled = stalled_subscriber.stream();
   ASSERT_EQ(stalled.WaitForStart(), 0);
 
   std::atomic<int> acked{0};
