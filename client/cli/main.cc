@@ -1,0 +1,557 @@
+// ringcast: the command-line tool. Topics, publishing (lines, a file, or generated load),
+// subscribing (text or JSON lines) and server figures, over the client library.
+//
+// Exit codes: 0 success; 1 the operation failed (the server's or the network's error, printed as
+// "ringcast: CODE: message"); 2 a usage error (unknown command or flag, bad value).
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "args.h"
+#include "ringcast/client/connection.h"
+#include "ringcast/client/publisher.h"
+#include "ringcast/client/subscriber.h"
+#include "ringcast/client/topic_admin.h"
+
+namespace ringcast::cli {
+namespace {
+
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+const std::vector<FlagSpec> kCommonFlags = {
+    {"server", "HOST:PORT", "the ringcast server", "localhost:7470"},
+    {"timeout", "DURATION", "deadline of each topic call", "10s"},
+    {"tls", "", "connect with TLS", ""},
+    {"tls_ca", "FILE", "PEM CA certificate to check the server with (default: system roots)", ""},
+    {"tls_cert", "FILE", "PEM client certificate", ""},
+    {"tls_key", "FILE", "PEM client key", ""},
+    {"tls_server_name", "NAME", "name to check in the server's certificate", ""},
+    {"format", "text|json", "output format", "text"},
+    {"help", "", "show this help", ""},
+};
+
+struct Command {
+  std::string name;  // "topics create"
+  std::string usage;
+  std::string summary;
+  std::vector<FlagSpec> flags;  // besides kCommonFlags
+  int (*run)(const Args&);
+};
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "ringcast: %s\nRun 'ringcast help' for the commands.\n", message.c_str());
+  return kExitUsage;
+}
+
+int Failed(const absl::Status& status) {
+  std::fprintf(stderr, "ringcast: %s: %s\n", absl::StatusCodeToString(status.code()).c_str(),
+               std::string(status.message()).c_str());
+  return kExitFailed;
+}
+
+std::string Json(absl::string_view s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          absl::StrAppendFormat(&out, "\\u%04x", c);
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// True if `s` is valid UTF-8 (so JSON can carry it as a string).
+bool IsUtf8(absl::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const std::size_t extra = c < 0x80             ? 0
+                              : (c & 0xE0) == 0xC0 ? 1
+                              : (c & 0xF0) == 0xE0 ? 2
+                              : (c & 0xF8) == 0xF0 ? 3
+                                                   : 4;
+    if (extra == 4 || i + extra >= s.size() + (extra == 0 ? 1 : 0)) return false;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Channel(const Args& args) {
+  return client::Connect({.target = args.Get("server"),
+                          .tls = args.GetBool("tls"),
+                          .tls_ca_file = args.Get("tls_ca"),
+                          .tls_cert_file = args.Get("tls_cert"),
+                          .tls_key_file = args.Get("tls_key"),
+                          .tls_server_name = args.Get("tls_server_name")});
+}
+
+absl::StatusOr<client::TopicAdmin> Admin(const Args& args) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel(args);
+  if (!channel.ok()) return channel.status();
+  absl::StatusOr<absl::Duration> timeout = args.GetDuration("timeout");
+  if (!timeout.ok()) return timeout.status();
+  return client::TopicAdmin(*channel, *timeout);
+}
+
+void PrintTopics(const Args& args, const std::vector<v1::Topic>& topics) {
+  if (args.Get("format") == "json") {
+    for (const v1::Topic& t : topics) {
+      absl::PrintF(
+          "{\"name\":%s,\"capacity\":%d,\"next_sequence\":%d,\"oldest_sequence\":%d,"
+          "\"subscribers\":%d,\"publish_streams\":%d,\"backpressure_ratio\":%.4f}\n",
+          Json(t.name()), t.capacity(), t.next_sequence(), t.oldest_sequence(), t.subscribers(),
+          t.publish_streams(), t.backpressure_ratio());
+    }
+    return;
+  }
+  absl::PrintF("%-24s %10s %14s %14s %11s %10s %12s\n", "TOPIC", "CAPACITY", "NEXT", "OLDEST",
+               "SUBSCRIBERS", "PUBLISHERS", "BACKPRESSURE");
+  for (const v1::Topic& t : topics) {
+    absl::PrintF("%-24s %10d %14d %14d %11d %10d %11.1f%%\n", t.name(), t.capacity(),
+                 t.next_sequence(), t.oldest_sequence(), t.subscribers(), t.publish_streams(),
+                 100 * t.backpressure_ratio());
+  }
+}
+
+// Exactly `n` positional arguments, or a usage error.
+bool NeedPositional(const Args& args, std::size_t n, const char* what, int& exit_code) {
+  if (args.positional().size() == n) return true;
+  exit_code = Usage(args.positional().size() < n
+                        ? absl::StrCat("missing ", what)
+                        : absl::StrCat("unexpected argument '", args.positional()[n], "'"));
+  return false;
+}
+
+int TopicsCreate(const Args& args) {
+  int code = 0;
+  if (!NeedPositional(args, 1, "topic name", code)) return code;
+  absl::StatusOr<int64_t> capacity = args.GetInt("capacity");
+  if (!capacity.ok() || *capacity < 0 || *capacity > UINT32_MAX) {
+    return Usage("--capacity must be a number of slots (a power of two), or 0 for the default");
+  }
+  absl::StatusOr<client::TopicAdmin> admin = Admin(args);
+  if (!admin.ok()) return Usage(std::string(admin.status().message()));
+  absl::StatusOr<v1::Topic> topic =
+      admin->Create(args.positional()[0], static_cast<uint32_t>(*capacity));
+  if (!topic.ok()) return Failed(topic.status());
+  PrintTopics(args, {*topic});
+  return 0;
+}
+
+int TopicsGet(const Args& args) {
+  int code = 0;
+  if (!NeedPositional(args, 1, "topic name", code)) return code;
+  absl::StatusOr<client::TopicAdmin> admin = Admin(args);
+  if (!admin.ok()) return Usage(std::string(admin.status().message()));
+  absl::StatusOr<v1::Topic> topic = admin->Get(args.positional()[0]);
+  if (!topic.ok()) return Failed(topic.status());
+  PrintTopics(args, {*topic});
+  return 0;
+}
+
+int TopicsList(const Args& args) {
+  int code = 0;
+  if (!NeedPositional(args, 0, "", code)) return code;
+  absl::StatusOr<client::TopicAdmin> admin = Admin(args);
+  if (!admin.ok()) return Usage(std::string(admin.status().message()));
+  absl::StatusOr<std::vector<v1::Topic>> topics = admin->List();
+  if (!topics.ok()) return Failed(topics.status());
+  PrintTopics(args, *topics);
+  return 0;
+}
+
+int TopicsDelete(const Args& args) {
+  int code = 0;
+  if (!NeedPositional(args, 1, "topic name", code)) return code;
+  absl::StatusOr<client::TopicAdmin> admin = Admin(args);
+  if (!admin.ok()) return Usage(std::string(admin.status().message()));
+  if (absl::Status s = admin->Delete(args.positional()[0]); !s.ok()) return Failed(s);
+  if (args.Get("format") == "json") {
+    absl::PrintF("{\"deleted\":%s}\n", Json(args.positional()[0]));
+  } else {
+    absl::PrintF("deleted topic %s\n", args.positional()[0]);
+  }
+  return 0;
+}
+
+// A progress line on stderr, redrawn at most every 100 ms while stderr is a terminal.
+class Progress {
+ public:
+  explicit Progress(int64_t total) : total_(total), tty_(isatty(STDERR_FILENO) != 0) {}
+  void Update(int64_t done, bool final = false) {
+    if (!tty_) return;
+    const absl::Time now = absl::Now();
+    if (!final && now - last_ < absl::Milliseconds(100)) return;
+    last_ = now;
+    const double rate = done / std::max(1e-9, absl::ToDoubleSeconds(now - start_));
+    if (total_ > 0) {
+      const int filled = static_cast<int>(30 * done / total_);
+      absl::FPrintF(stderr, "\r[%s%s] %3d%% %d/%d  %.0f events/s ", std::string(filled, '#'),
+                    std::string(30 - filled, ' '), 100 * done / total_, done, total_, rate);
+    } else {
+      absl::FPrintF(stderr, "\r%d events  %.0f events/s ", done, rate);
+    }
+    if (final) std::fputc('\n', stderr);
+  }
+
+ private:
+  const int64_t total_;
+  const bool tty_;
+  const absl::Time start_ = absl::Now();
+  absl::Time last_ = absl::InfinitePast();
+};
+
+int Publish(const Args& args) {
+  int code = 0;
+  if (!NeedPositional(args, 1, "topic", code)) return code;
+  const std::string topic = args.positional()[0];
+  const bool generate = args.Has("count");
+  if (generate && args.Has("file")) return Usage("--count generates events: it excludes --file");
+  absl::StatusOr<int64_t> count = args.GetInt("count");
+  absl::StatusOr<int64_t> size = args.GetInt("size");
+  absl::StatusOr<double> rate = args.GetDouble("rate");
+  absl::StatusOr<int64_t> batch = args.GetInt("batch");
+  absl::StatusOr<absl::Duration> linger = args.GetDuration("linger");
+  if (generate && (!count.ok() || *count < 0)) return Usage("--count must be a number >= 0");
+  if (!size.ok() || *size < 0) return Usage("--size must be a number of bytes >= 0");
+  if (!rate.ok() || *rate < 0) return Usage("--rate must be events per second >= 0 (0: no limit)");
+  if (!batch.ok() || *batch < 1) return Usage("--batch must be at least 1");
+  if (!linger.ok()) return Usage(std::string(linger.status().message()));
+
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (args.Has("file") && args.Get("file") != "-") {
+    file.open(args.Get("file"));
+    if (!file) return Usage(absl::StrCat("cannot read ", args.Get("file")));
+    in = &file;
+  }
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel(args);
+  if (!channel.ok()) return Usage(std::string(channel.status().message()));
+  absl::StatusOr<std::unique_ptr<client::Publisher>> publisher = client::Publisher::Create(
+      *channel, {.max_batch_events = static_cast<uint32_t>(*batch), .linger = *linger});
+  if (!publisher.ok()) return Usage(std::string(publisher.status().message()));
+
+  std::atomic<int64_t> acked{0};
+  std::atomic<int64_t> failed{0};
+  std::atomic<uint64_t> first_sequence{UINT64_MAX};
+  std::atomic<uint64_t> last_sequence{0};
+  absl::Status first_error;
+  std::mutex error_mu;
+  const auto on_result = [&](absl::StatusOr<uint64_t> r) {
+    if (r.ok()) {
+      acked.fetch_add(1);
+      uint64_t seen = first_sequence.load();
+      while (*r < seen && !first_sequence.compare_exchange_weak(seen, *r)) {
+      }
+      seen = last_sequence.load();
+      while (*r > seen && !last_sequence.compare_exchange_weak(seen, *r)) {
+      }
+      return;
+    }
+    failed.fetch_add(1);
+    std::lock_guard<std::mutex> lock(error_mu);
+    if (first_error.ok()) first_error = r.status();
+  };
+
+  Progress progress(generate ? *count : 0);
+  const absl::Time start = absl::Now();
+  const std::string key = args.Get("key");
+  int64_t sent = 0;
+  const auto publish = [&](std::string payload) {
+    v1::EventInput event;
+    event.set_key(key);
+    event.set_payload(std::move(payload));
+    (*publisher)->Publish(topic, std::move(event), on_result);
+    ++sent;
+    if (*rate > 0) {  // open loop: event n goes out at start + n / rate
+      const absl::Time due = start + absl::Seconds(static_cast<double>(sent) / *rate);
+      if (const absl::Duration wait = due - absl::Now(); wait > absl::ZeroDuration()) {
+        absl::SleepFor(wait);
+      }
+    }
+    progress.Update(sent);
+  };
+  if (generate) {
+    for (int64_t i = 0; i < *count; ++i) {
+      std::string payload = absl::StrCat(i);
+      payload.resize(static_cast<std::size_t>(*size), '.');
+      publish(std::move(payload));
+    }
+  } else {
+    for (std::string line; std::getline(*in, line);) publish(std::move(line));
+  }
+  (*publisher)->Close();
+  progress.Update(sent, /*final=*/true);
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  if (args.Get("format") == "json") {
+    absl::PrintF(
+        "{\"topic\":%s,\"published\":%d,\"failed\":%d,\"first_sequence\":%s,"
+        "\"last_sequence\":%s,\"seconds\":%.3f,\"events_per_sec\":%.0f}\n",
+        Json(topic), acked.load(), failed.load(),
+        acked.load() > 0 ? absl::StrCat(first_sequence.load()) : "null",
+        acked.load() > 0 ? absl::StrCat(last_sequence.load()) : "null", seconds,
+        acked.load() / std::max(seconds, 1e-9));
+  } else {
+    absl::FPrintF(stderr, "published %d events to %s", acked.load(), topic);
+    if (acked.load() > 0) {
+      absl::FPrintF(stderr, " (sequences %d..%d)", first_sequence.load(), last_sequence.load());
+    }
+    absl::FPrintF(stderr, " in %.3f s, %.0f events/s\n", seconds,
+                  acked.load() / std::max(seconds, 1e-9));
+  }
+  if (failed.load() > 0) {
+    absl::FPrintF(stderr, "%d events failed; first error:\n", failed.load());
+    return Failed(first_error);
+  }
+  return 0;
+}
+
+int Subscribe(const Args& args) {
+  int code = 0;
+  if (!NeedPositional(args, 1, "topic", code)) return code;
+  client::SubscriberOptions options{.topic = args.positional()[0]};
+  const std::string from = args.Get("from");
+  if (from == "latest") {
+    options.start = client::SubscriberOptions::Start::kLatest;
+  } else if (from == "earliest") {
+    options.start = client::SubscriberOptions::Start::kEarliest;
+  } else if (uint64_t sequence = 0; absl::SimpleAtoi(from, &sequence)) {
+    options.start = client::SubscriberOptions::Start::kSequence;
+    options.from_sequence = sequence;
+  } else {
+    return Usage(absl::StrCat("--from=", from, ": expected latest, earliest or a sequence"));
+  }
+  const std::string mode = args.Get("mode");
+  if (mode != "reliable" && mode != "lossy") {
+    return Usage(absl::StrCat("--mode=", mode, ": expected reliable or lossy"));
+  }
+  options.lossy = mode == "lossy";
+  const std::string format = args.Get("format");
+  if (format != "text" && format != "json") {
+    return Usage(absl::StrCat("--format=", format, ": expected text or json"));
+  }
+  absl::StatusOr<int64_t> count = args.GetInt("count");
+  if (!count.ok() || *count < 0) return Usage("--count must be a number >= 0 (0: until stopped)");
+
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel(args);
+  if (!channel.ok()) return Usage(std::string(channel.status().message()));
+  absl::StatusOr<std::unique_ptr<client::Subscriber>> subscriber =
+      client::Subscriber::Start(*channel, options);
+  if (!subscriber.ok()) return Failed(subscriber.status());
+
+  int64_t received = 0;
+  const absl::Status ended = (*subscriber)->Run([&](const client::Delivery& d) {
+    if (d.skipped > 0) {
+      if (format == "json") {
+        absl::PrintF("{\"skipped\":%d}\n", d.skipped);
+      } else {
+        absl::FPrintF(stderr, "ringcast: skipped %d events (LOSSY subscriber fell behind)\n",
+                      d.skipped);
+      }
+    }
+    for (const v1::Event& e : d.events) {
+      if (format == "json") {
+        std::string headers;
+        for (const auto& [name, value] : e.headers()) {
+          absl::StrAppend(&headers, headers.empty() ? "" : ",", Json(name), ":", Json(value));
+        }
+        absl::PrintF(
+            "{\"sequence\":%d,\"publish_time_unix_nanos\":%d,\"key\":%s,%s,\"headers\":{%s}}\n",
+            e.sequence(), e.publish_time_unix_nanos(), Json(e.key()),
+            IsUtf8(e.payload())
+                ? absl::StrCat("\"payload\":", Json(e.payload()))
+                : absl::StrCat("\"payload_base64\":\"", absl::Base64Escape(e.payload()), "\""),
+            headers);
+      } else {
+        std::fwrite(e.payload().data(), 1, e.payload().size(), stdout);
+        std::fputc('\n', stdout);
+      }
+      if (*count > 0 && ++received >= *count) return false;
+    }
+    std::fflush(stdout);
+    return true;
+  });
+  std::fflush(stdout);
+  if (!ended.ok()) return Failed(ended);
+  return 0;
+}
+
+int Stats(const Args& args) {
+  int code = 0;
+  if (!NeedPositional(args, 0, "", code)) return code;
+  absl::StatusOr<client::TopicAdmin> admin = Admin(args);
+  if (!admin.ok()) return Usage(std::string(admin.status().message()));
+  absl::StatusOr<std::vector<v1::Topic>> topics = admin->List();
+  if (!topics.ok()) return Failed(topics.status());
+  PrintTopics(args, *topics);
+  if (args.Get("format") != "json") {
+    uint64_t subscribers = 0;
+    uint64_t publishers = 0;
+    for (const v1::Topic& t : *topics) {
+      subscribers += t.subscribers();
+      publishers += t.publish_streams();
+    }
+    absl::PrintF("%d topics, %d subscriptions, %d topic publish streams on %s\n", topics->size(),
+                 subscribers, publishers, args.Get("server"));
+  }
+  return 0;
+}
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command> commands = {
+      {"topics create",
+       "ringcast topics create NAME [--capacity=N]",
+       "create a topic (capacity: ring slots, a power of two; 0 = server default)",
+       {{"capacity", "N", "ring slots", "0"}},
+       TopicsCreate},
+      {"topics get", "ringcast topics get NAME", "show one topic", {}, TopicsGet},
+      {"topics list", "ringcast topics list", "list every topic", {}, TopicsList},
+      {"topics delete",
+       "ringcast topics delete NAME",
+       "delete a topic (its subscribers end with NOT_FOUND)",
+       {},
+       TopicsDelete},
+      {"publish",
+       "ringcast publish TOPIC [--file=PATH] [--key=KEY]\n"
+       "       ringcast publish TOPIC --count=N [--size=BYTES] [--rate=EVENTS_PER_S]",
+       "publish one event per line of stdin or --file, or --count generated events",
+       {{"file", "PATH", "read lines from this file instead of stdin ('-' = stdin)", ""},
+        {"key", "KEY", "key of every event", ""},
+        {"count", "N", "generate N events instead of reading lines", ""},
+        {"size", "BYTES", "payload size of generated events", "64"},
+        {"rate", "EVENTS_PER_S", "publish at this rate (0: as fast as possible)", "0"},
+        {"batch", "N", "most events per batch", "512"},
+        {"linger", "DURATION", "longest wait to fill a batch", "5ms"}},
+       Publish},
+      {"subscribe",
+       "ringcast subscribe TOPIC [--from=latest|earliest|N] [--mode=reliable|lossy] "
+       "[--format=text|json] [--count=N]",
+       "print a topic's events: text (one payload per line) or JSON lines",
+       {{"from", "latest|earliest|N", "where to start", "latest"},
+        {"mode", "reliable|lossy", "delivery mode", "reliable"},
+        {"count", "N", "stop after N events (0: run until interrupted)", "0"}},
+       Subscribe},
+      {"stats", "ringcast stats", "every topic's figures (as 'topics list')", {}, Stats},
+  };
+  return commands;
+}
+
+std::string CommandHelp(const Command& c) {
+  std::vector<FlagSpec> flags = c.flags;
+  flags.insert(flags.end(), kCommonFlags.begin(), kCommonFlags.end());
+  return absl::StrCat("usage: ", c.usage, "\n\n", c.summary, "\n\nflags:\n", FlagHelp(flags));
+}
+
+std::string GeneralHelp() {
+  std::string text =
+      "ringcast: the command-line tool of the ringcast event service\n\n"
+      "usage: ringcast COMMAND [ARGS] [--flags]\n\ncommands:\n";
+  for (const Command& c : Commands())
+    absl::StrAppend(&text, absl::StrFormat("  %-15s %s\n", c.name, c.summary));
+  absl::StrAppend(&text, "  help [COMMAND]  this help, or a command's\n\ncommon flags:\n",
+                  FlagHelp(kCommonFlags),
+                  "\nexit codes: 0 success, 1 the operation failed, 2 usage error\n");
+  return text;
+}
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> all(argv + 1, argv + argc);
+  // The command words are the first arguments that are not flags (flags may come before them).
+  std::vector<std::string> words;
+  std::vector<std::string> rest;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const std::string& a = all[i];
+    if (absl::StartsWith(a, "--") || words.size() >= 2) {
+      rest.push_back(a);
+      // A common flag before the command, its value as the next argument: take both.
+      const auto spec = std::find_if(kCommonFlags.begin(), kCommonFlags.end(),
+                                     [&](const FlagSpec& f) { return a == "--" + f.name; });
+      if (words.empty() && spec != kCommonFlags.end() && !spec->value.empty() &&
+          i + 1 < all.size()) {
+        rest.push_back(all[++i]);
+      }
+      continue;
+    }
+    const bool two_words = words.size() == 1 && words[0] == "topics";
+    if (words.empty() || two_words || (words.size() == 1 && words[0] == "help")) {
+      words.push_back(a);
+    } else {
+      rest.push_back(a);
+    }
+  }
+  const bool wants_help = std::find(rest.begin(), rest.end(), "--help") != rest.end() ||
+                          std::find(rest.begin(), rest.end(), "-h") != rest.end();
+  if (words.empty()) {
+    if (wants_help) {
+      std::fputs(GeneralHelp().c_str(), stdout);
+      return 0;
+    }
+    return Usage("no command given");
+  }
+  if (words[0] == "help") {
+    if (words.size() == 1) {
+      std::fputs(GeneralHelp().c_str(), stdout);
+      return 0;
+    }
+    words.erase(words.begin());
+    rest.push_back("--help");
+  }
+  const std::string name = absl::StrJoin(words, " ");
+  for (const Command& c : Commands()) {
+    if (c.name != name && !(c.name == "topics list" && name == "topics")) continue;
+    if (std::find(rest.begin(), rest.end(), "--help") != rest.end() ||
+        std::find(rest.begin(), rest.end(), "-h") != rest.end()) {
+      std::fputs(CommandHelp(c).c_str(), stdout);
+      return 0;
+    }
+    std::vector<FlagSpec> flags = c.flags;
+    flags.insert(flags.end(), kCommonFlags.begin(), kCommonFlags.end());
+    absl::StatusOr<Args> args = Args::Parse(rest, flags);
+    if (!args.ok()) return Usage(absl::StrCat(name, ": ", args.status().message()));
+    return c.run(*args);
+  }
+  return Usage(absl::StrCat("unknown command '", name, "'"));
+}
+
+}  // namespace
+}  // namespace ringcast::cli
+
+int main(int argc, char** argv) { return ringcast::cli::Main(argc, argv); }
