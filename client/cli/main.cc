@@ -435,6 +435,19 @@ int Stats(const Args& args) {
   return 0;
 }
 
+int Health(const Args& args) {
+  int code = 0;
+  if (!NeedPositional(args, 0, "", code)) return code;
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel(args);
+  if (!channel.ok()) return Usage(std::string(channel.status().message()));
+  absl::StatusOr<absl::Duration> timeout = args.GetDuration("timeout");
+  if (!timeout.ok()) return Usage(std::string(timeout.status().message()));
+  absl::StatusOr<bool> serving = client::CheckHealth(*channel, *timeout);
+  if (!serving.ok()) return Failed(serving.status());
+  absl::PrintF("%s\n", *serving ? "SERVING" : "NOT_SERVING");
+  return *serving ? 0 : kExitFailed;
+}
+
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
       {"topics create",
@@ -469,7 +482,12 @@ const std::vector<Command>& Commands() {
         {"mode", "reliable|lossy", "delivery mode", "reliable"},
         {"count", "N", "stop after N events (0: run until interrupted)", "0"}},
        Subscribe},
-      {"stats", "ringcast stats", "every topic's figures (as 'topics list')", {}, Stats},
+      {"stats", "ringcast stats", "every topic's figures and the totals", {}, Stats},
+      {"health",
+       "ringcast health",
+       "the server's grpc.health.v1 status: exit 0 if SERVING, 1 otherwise (for health checks)",
+       {},
+       Health},
   };
   return commands;
 }

@@ -1,12 +1,17 @@
 #include "ringcast/client/connection.h"
 
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "status_conversion.h"
 
 namespace ringcast::client {
 namespace {
@@ -60,6 +65,29 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& 
     args.SetSslTargetNameOverride(options.tls_server_name);
   }
   return grpc::CreateCustomChannel(options.target, grpc::SslCredentials(ssl), args);
+}
+
+absl::StatusOr<bool> CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
+                                 absl::Duration deadline) {
+  // Debian's gRPC ships no generated health stub: the messages are small enough to write by hand.
+  // HealthCheckRequest{service: ""} is empty; HealthCheckResponse{status} is tag 0x08, the enum.
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  const grpc::Slice nothing;
+  const grpc::ByteBuffer request(&nothing, 1);  // a buffer without slices is no message at all
+  grpc::ByteBuffer response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status status) { done.set_value(std::move(status)); });
+  const grpc::Status status = done.get_future().get();
+  if (!status.ok()) return FromGrpcStatus(status);
+  grpc::Slice bytes;
+  if (!response.DumpToSingleSlice(&bytes).ok()) return absl::InternalError("unreadable answer");
+  const std::string answer(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+  if (answer.size() == 2 && answer[0] == 0x08) return answer[1] == 1;  // 1 SERVING, 2 NOT_SERVING
+  if (answer.empty()) return false;                                    // UNKNOWN
+  return absl::InternalError("the health answer is not a grpc.health.v1.HealthCheckResponse");
 }
 
 }  // namespace ringcast::client

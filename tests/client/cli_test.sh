@@ -67,6 +67,10 @@ check "in order, the last is 1999" 1999 "$(tail -1 "$work/live.jsonl" | grep -o 
 # Stats lists the topics.
 check "stats lists 2 topics" 1 "$(rc stats | grep -c '^2 topics')"
 
+# Health: SERVING while up.
+check "health" SERVING "$(rc health)"
+check "health exit code" 0 "$(code rc health)"
+
 # Usage errors exit 2; failures exit 1.
 check "no command" 2 "$(code "$ringcast")"
 check "unknown command" 2 "$(code rc frobnicate)"
@@ -79,8 +83,9 @@ check "unreadable file" 2 "$(code rc publish orders --file="$work/missing.txt")"
 check "bad topic name: exit 1" 1 "$(printf 'x\n' | rc publish 'bad name' >/dev/null 2>&1; echo $?)"
 check "subscribe out of range: exit 1" 1 "$(code rc subscribe orders --from=999999 --count=1)"
 check "no server: exit 1" 1 "$(code "$ringcast" --server=127.0.0.1:1 --timeout=2s topics list)"
+check "health without a server: exit 1" 1 "$(code "$ringcast" --server=127.0.0.1:1 --timeout=2s health)"
 check "help exits 0" 0 "$(code "$ringcast" help)"
-for cmd in "topics create" "topics get" "topics list" "topics delete" publish subscribe stats; do
+for cmd in "topics create" "topics get" "topics list" "topics delete" publish subscribe stats health; do
   # shellcheck disable=SC2086
   check "help for $cmd" 1 "$("$ringcast" $cmd --help | grep -c '^usage: ringcast')"
 done

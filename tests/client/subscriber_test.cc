@@ -174,6 +174,21 @@ TEST(SubscriberTest, ARestartThatLostTheTopicsHistoryEndsWithDataLoss) {
   EXPECT_GE(subscriber->reconnects(), 1u);
 }
 
+TEST(SubscriberTest, ARestartThatLostNothingItNeededResumesTransparently) {
+  auto first = std::make_unique<TestServer>();
+  const int port = first->port();
+  auto subscriber = MustStart(ClientChannel(port), {.topic = "fresh"});
+  first.reset();  // nothing was published: the new server's sequence 0 is where it resumes
+  TestServer second(OptionsOnPort(port));
+  ASSERT_TRUE(Eventually([&] {
+    v1::Topic t;
+    return second.GetTopic("fresh", &t).ok() && t.subscribers() == 1;
+  }));
+  Publish(second, "fresh", 300);
+  ExpectConsecutive(Take(*subscriber, 300), 0);
+  EXPECT_GE(subscriber->reconnects(), 1u);
+}
+
 TEST(SubscriberTest, TheServersErrorsEndTheSubscriptionWithTheirCode) {
   server::ServerOptions options = TestOptions();
   options.auto_create_topics = false;

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "grpcpp/channel.h"
 
 namespace ringcast::client {
@@ -28,6 +29,11 @@ struct ConnectionOptions {
 // A channel to options.target. Does not connect yet (the first call does). INVALID_ARGUMENT for
 // an empty target, an unreadable TLS file, or a certificate without its key.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& options);
+
+// The server's grpc.health.v1 status for the whole server: true if SERVING, false if NOT_SERVING
+// (shutting down); the call's error (UNAVAILABLE, DEADLINE_EXCEEDED, ...) otherwise.
+absl::StatusOr<bool> CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
+                                 absl::Duration deadline);
 
 }  // namespace ringcast::client
 
