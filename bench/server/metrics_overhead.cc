@@ -31,6 +31,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "bench/core/report.h"
+#include "bench/load/raw_client.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -80,47 +81,6 @@ const grpc::internal::RpcMethod kPublish("/ringcast.v1.EventService/Publish",
                                          grpc::internal::RpcMethod::BIDI_STREAMING);
 const grpc::internal::RpcMethod kSubscribe("/ringcast.v1.EventService/Subscribe",
                                            grpc::internal::RpcMethod::SERVER_STREAMING);
-
-// Events in a raw SubscribeResponse: its top-level field-1 entries, counted without parsing them.
-int64_t CountEvents(const grpc::ByteBuffer& response, std::string& scratch) {
-  std::vector<grpc::Slice> slices;
-  if (!response.Dump(&slices).ok()) return -1;
-  scratch.clear();
-  for (const grpc::Slice& s : slices) {
-    scratch.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  const auto* p = reinterpret_cast<const uint8_t*>(scratch.data());
-  const uint8_t* const end = p + scratch.size();
-  const auto varint = [&](uint64_t& value) {
-    value = 0;
-    for (int shift = 0; p < end && shift < 64; shift += 7) {
-      const uint8_t byte = *p++;
-      value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-      if ((byte & 0x80) == 0) return true;
-    }
-    return false;
-  };
-  int64_t events = 0;
-  while (p < end) {
-    uint64_t tag = 0;
-    uint64_t value = 0;
-    if (!varint(tag) || !varint(value)) return -1;
-    if ((tag & 7) == 2) {  // length-delimited: skip the contents
-      if (value > static_cast<uint64_t>(end - p)) return -1;
-      p += value;
-    }
-    if (tag >> 3 == 1) ++events;
-  }
-  return events;
-}
-
-grpc::ByteBuffer Serialize(const google::protobuf::Message& message) {
-  grpc::ByteBuffer buffer;
-  bool own = false;
-  static_cast<void>(grpc::GenericSerialize<grpc::ProtoBufferWriter, google::protobuf::Message>(
-      message, &buffer, &own));
-  return buffer;
-}
 
 Round RunRound(const Config& config, bool metrics, int index) {
   Round round{.metrics = metrics, .index = index};
@@ -200,7 +160,7 @@ Round RunRound(const Config& config, bool metrics, int index) {
   for (int i = 0; i < config.batch; ++i) {
     batch.add_events()->set_payload(std::string(static_cast<std::size_t>(config.event_bytes), 'x'));
   }
-  const grpc::ByteBuffer encoded = Serialize(batch);
+  const grpc::ByteBuffer encoded = Encode(batch);
   auto channel = grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
   grpc::ClientContext publish_context;
   std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>> stream(

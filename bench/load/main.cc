@@ -1,0 +1,511 @@
+// ringcast-bench: the end-to-end load generator.
+//
+//   ringcast-bench throughput [--target=HOST:PORT | --embedded] --publishers --subscribers --topics
+//                  --event_bytes --batch --events
+//   ringcast-bench latency    [--target=HOST:PORT | --embedded] --rate --duration --subscribers
+//
+// throughput: P publisher streams write pre-encoded batches (a window of them unanswered per
+// stream) round-robin over T topics; S RELIABLE subscribers per topic count what they receive. A
+// run is verified: every subscriber must receive every event of its topic. Reports published and
+// delivered events/s and bytes/s, and the server's CPU seconds per million delivered events (read
+// from /proc/<pid>/stat of the server process: --server_pid, or found by the target's port when
+// the server is on this machine; with --embedded the whole process's CPU, clients included, is
+// reported instead).
+//
+// latency: one publisher sends at a fixed --rate for --duration (open loop). Each event carries its
+// intended send time; subscribers record (receive time - intended send time), so a stall delays
+// the events behind it and is counted in full instead of being hidden by the sender waiting
+// (coordinated omission). HDR-style histogram; p50, p90, p99, p99.9, max.
+//
+// --format=json prints one object per run; table prints a line per run.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <dirent.h>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "bench/core/report.h"
+#include "bench/load/latency_recorder.h"
+#include "bench/load/raw_client.h"
+#include "grpcpp/grpcpp.h"
+#include "log.h"
+#include "ringcast/server/server.h"
+#include "ringcast/v1/ringcast.grpc.pb.h"
+
+ABSL_FLAG(std::string, target, "", "host:port of a running ringcastd (default: --embedded)");
+ABSL_FLAG(bool, embedded, false, "start a server in this process");
+ABSL_FLAG(int, server_pid, 0,
+          "pid of the target server, for its CPU time (default: found by port)");
+ABSL_FLAG(int, publishers, 1, "publish streams");
+ABSL_FLAG(int, subscribers, 4, "RELIABLE subscribers per topic");
+ABSL_FLAG(int, topics, 1, "topics");
+ABSL_FLAG(int, event_bytes, 64, "payload bytes per event");
+ABSL_FLAG(int, batch, 100, "events per publish batch");
+ABSL_FLAG(int64_t, events, 5'000'000, "throughput: events published per run, over all topics");
+ABSL_FLAG(int, window, 32, "throughput: unanswered batches per publish stream");
+ABSL_FLAG(int, topic_capacity, 65536, "ring capacity of the topics the run creates");
+ABSL_FLAG(double, rate, 10000, "latency: events per second, open loop");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "latency: how long to publish");
+ABSL_FLAG(int, runs, 1, "runs (each on fresh topics)");
+ABSL_FLAG(std::string, format, "table", "table or json");
+ABSL_FLAG(std::string, wait_strategy, "blocking",
+          "--embedded: the server's fan-out wait strategy (blocking, phased, yielding, busy_spin)");
+
+namespace ringcast::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+// CPU seconds (user + system) of process `pid`, or -1.
+double ProcessCpuSeconds(int pid) {
+  std::ifstream file(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(file, line)) return -1;
+  const std::size_t end = line.rfind(')');
+  if (end == std::string::npos) return -1;
+  const std::vector<std::string> fields = absl::StrSplit(line.substr(end + 2), ' ');
+  if (fields.size() < 13) return -1;
+  // Fields 14 and 15 of proc(5); fields[0] is field 3.
+  return (std::stod(fields[11]) + std::stod(fields[12])) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// The pid of the process listening on TCP `port` on this machine, or 0.
+int FindListeningPid(int port) {
+  std::vector<std::string> inodes;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream file(table);
+    std::string line;
+    std::getline(file, line);  // header
+    while (std::getline(file, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+          timeout >> inode;
+      const std::size_t colon = local.rfind(':');
+      if (state != "0A" || colon == std::string::npos) continue;  // 0A: LISTEN
+      if (std::stoi(local.substr(colon + 1), nullptr, 16) == port) inodes.push_back(inode);
+    }
+  }
+  if (inodes.empty()) return 0;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return 0;
+  int found = 0;
+  while (const dirent* entry = readdir(proc)) {
+    const int pid = std::atoi(entry->d_name);
+    if (pid <= 0 || found != 0) continue;
+    const std::string fd_dir = absl::StrCat("/proc/", pid, "/fd");
+    DIR* fds = opendir(fd_dir.c_str());
+    if (fds == nullptr) continue;
+    while (const dirent* fd = readdir(fds)) {
+      char target[128];
+      const ssize_t n =
+          readlink(absl::StrCat(fd_dir, "/", fd->d_name).c_str(), target, sizeof(target) - 1);
+      if (n <= 0) continue;
+      const std::string link(target, static_cast<std::size_t>(n));
+      for (const std::string& inode : inodes) {
+        if (link == absl::StrCat("socket:[", inode, "]")) found = pid;
+      }
+    }
+    closedir(fds);
+  }
+  closedir(proc);
+  return found;
+}
+
+double OwnCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const auto s = [](const timeval& t) { return t.tv_sec + t.tv_usec * 1e-6; };
+  return s(usage.ru_utime) + s(usage.ru_stime);
+}
+
+struct Setup {
+  std::unique_ptr<server::Server> embedded;
+  std::string target;
+  int server_pid = 0;  // 0: CPU is this process's (embedded)
+};
+
+absl::StatusOr<Setup> Connect() {
+  Setup setup;
+  setup.target = absl::GetFlag(FLAGS_target);
+  if (setup.target.empty() || absl::GetFlag(FLAGS_embedded)) {
+    server::SetLogEnabled(false);
+    server::ServerOptions options;
+    options.listen = "127.0.0.1:0";
+    options.metrics_listen = "";
+    options.max_ring_capacity = 1u << 22;
+    absl::StatusOr<server::FanoutWaitStrategy> strategy =
+        server::ParseFanoutWaitStrategy(absl::GetFlag(FLAGS_wait_strategy));
+    if (!strategy.ok()) return strategy.status();
+    options.wait_strategy = *strategy;
+    auto server = server::Server::Start(options);
+    if (!server.ok()) return server.status();
+    setup.target = absl::StrCat("127.0.0.1:", (*server)->port());
+    setup.embedded = *std::move(server);
+    return setup;
+  }
+  setup.server_pid = absl::GetFlag(FLAGS_server_pid);
+  if (setup.server_pid == 0) {
+    const std::vector<std::string> parts = absl::StrSplit(setup.target, ':');
+    int port = 0;
+    if (parts.size() >= 2 && absl::SimpleAtoi(parts.back(), &port)) {
+      setup.server_pid = FindListeningPid(port);
+    }
+  }
+  return setup;
+}
+
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection of its own
+  args.SetMaxReceiveMessageSize(-1);
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+}
+
+absl::Status CreateTopic(grpc::Channel& channel, const std::string& name, int capacity) {
+  auto stub = v1::TopicService::NewStub(std::shared_ptr<grpc::Channel>(&channel, [](auto*) {}));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  v1::CreateTopicRequest request;
+  request.set_name(name);
+  request.set_capacity(static_cast<uint32_t>(capacity));
+  v1::Topic topic;
+  const grpc::Status s = stub->CreateTopic(&context, request, &topic);
+  if (!s.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
+                        absl::StrCat("create topic ", name, ": ", s.error_message()));
+  }
+  return absl::OkStatus();
+}
+
+std::string RunPrefix(int run) {
+  return absl::StrCat("bench-", getpid(), "-", NowNanos() % 1000000, "-", run);
+}
+
+struct Throughput {
+  double seconds = 0;
+  double publish_seconds = 0;
+  int64_t published = 0;
+  int64_t delivered = 0;
+  double cpu_seconds = -1;
+  bool server_cpu = false;
+  std::string error;
+};
+
+Throughput RunThroughput(const Setup& setup, int run) {
+  Throughput r;
+  const int publishers = absl::GetFlag(FLAGS_publishers);
+  const int subscribers = absl::GetFlag(FLAGS_subscribers);
+  const int topics = absl::GetFlag(FLAGS_topics);
+  const int batch = absl::GetFlag(FLAGS_batch);
+  const int64_t batches = absl::GetFlag(FLAGS_events) / batch;
+  const int window = absl::GetFlag(FLAGS_window);
+
+  // Connections: subscribers share a few channels (many streams per HTTP/2 connection, as real
+  // consumers of many topics would), publishers have one each.
+  auto admin = NewChannel(setup.target);
+  const std::string prefix = RunPrefix(run);
+  std::vector<std::string> names;
+  std::vector<grpc::ByteBuffer> encoded;
+  for (int t = 0; t < topics; ++t) {
+    names.push_back(absl::StrCat(prefix, "-", t));
+    if (absl::Status s = CreateTopic(*admin, names.back(), absl::GetFlag(FLAGS_topic_capacity));
+        !s.ok()) {
+      r.error = std::string(s.message());
+      return r;
+    }
+    v1::PublishRequest request;
+    request.set_topic(names.back());
+    for (int i = 0; i < batch; ++i) {
+      request.add_events()->set_payload(
+          std::string(static_cast<std::size_t>(absl::GetFlag(FLAGS_event_bytes)), 'x'));
+    }
+    encoded.push_back(Encode(request));
+  }
+  // Batch i goes to topic i % topics; topic t gets this many events:
+  const auto events_of_topic = [&](int t) {
+    return (batches / topics + (t < batches % topics ? 1 : 0)) * batch;
+  };
+
+  const int subscriber_channels = std::min(8, std::max(1, subscribers * topics / 64));
+  std::vector<std::unique_ptr<grpc::GenericStub>> subscriber_stubs;
+  for (int c = 0; c < subscriber_channels; ++c) {
+    subscriber_stubs.push_back(std::make_unique<grpc::GenericStub>(NewChannel(setup.target)));
+  }
+  std::vector<std::unique_ptr<RawSubscriber>> subs;
+  for (int t = 0; t < topics; ++t) {
+    for (int s = 0; s < subscribers; ++s) {
+      v1::SubscribeRequest request;
+      request.set_topic(names[static_cast<std::size_t>(t)]);
+      request.set_max_batch_events(4096);
+      auto& stub = *subscriber_stubs[subs.size() % subscriber_stubs.size()];
+      subs.push_back(std::make_unique<RawSubscriber>(stub, request, events_of_topic(t)));
+    }
+  }
+  for (auto& s : subs) s->WaitStarted();
+
+  std::vector<std::unique_ptr<grpc::GenericStub>> publisher_stubs;
+  for (int p = 0; p < publishers; ++p) {
+    publisher_stubs.push_back(std::make_unique<grpc::GenericStub>(NewChannel(setup.target)));
+  }
+  const double cpu_before =
+      setup.server_pid != 0 ? ProcessCpuSeconds(setup.server_pid) : OwnCpuSeconds();
+  const Clock::time_point start = Clock::now();
+  std::vector<std::unique_ptr<RawPublisher>> pubs;
+  for (int p = 0; p < publishers; ++p) {
+    // Publisher p writes batches p, p + P, p + 2P, ...
+    pubs.push_back(std::make_unique<RawPublisher>(
+        *publisher_stubs[static_cast<std::size_t>(p)],
+        [&, p](int64_t index) -> const grpc::ByteBuffer* {
+          const int64_t global = p + index * publishers;
+          if (global >= batches) return nullptr;
+          return &encoded[static_cast<std::size_t>(global % topics)];
+        },
+        window));
+  }
+  for (auto& p : pubs) {
+    const grpc::Status s = p->Wait();
+    if (!s.ok() && r.error.empty())
+      r.error = absl::StrCat("publish: ", s.error_message(), p->error());
+    r.published += p->events_acked();
+  }
+  r.publish_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  for (auto& s : subs) {
+    s->Wait();  // ends CANCELLED once it has everything, or with the server's error
+    r.delivered += s->events();
+  }
+  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const double cpu_after =
+      setup.server_pid != 0 ? ProcessCpuSeconds(setup.server_pid) : OwnCpuSeconds();
+  r.cpu_seconds = cpu_before >= 0 && cpu_after >= 0 ? cpu_after - cpu_before : -1;
+  r.server_cpu = setup.server_pid != 0;
+  int64_t expected = 0;
+  for (int t = 0; t < topics; ++t) expected += events_of_topic(t) * subscribers;
+  if (r.error.empty() && r.delivered != expected) {
+    r.error = absl::StrCat("delivered ", r.delivered, " events, expected ", expected);
+  }
+  return r;
+}
+
+struct Latency {
+  int64_t events = 0;
+  double achieved_rate = 0;
+  LatencyRecorder recorder;
+  std::string error;
+};
+
+Latency RunLatency(const Setup& setup, int run) {
+  Latency r;
+  const double rate = absl::GetFlag(FLAGS_rate);
+  const int subscribers = absl::GetFlag(FLAGS_subscribers);
+  const int batch = absl::GetFlag(FLAGS_batch);
+  const int event_bytes = std::max(8, absl::GetFlag(FLAGS_event_bytes));
+  const auto total =
+      static_cast<int64_t>(rate * absl::ToDoubleSeconds(absl::GetFlag(FLAGS_duration)));
+  const int64_t batches = std::max<int64_t>(1, total / batch);
+  r.events = batches * batch;
+
+  auto channel = NewChannel(setup.target);
+  const std::string topic = RunPrefix(run);
+  if (absl::Status s = CreateTopic(*channel, topic, absl::GetFlag(FLAGS_topic_capacity)); !s.ok()) {
+    r.error = std::string(s.message());
+    return r;
+  }
+  grpc::GenericStub subscriber_stub(NewChannel(setup.target));
+  std::vector<LatencyRecorder> recorders(static_cast<std::size_t>(subscribers));
+  std::vector<std::unique_ptr<RawSubscriber>> subs;
+  for (int s = 0; s < subscribers; ++s) {
+    v1::SubscribeRequest request;
+    request.set_topic(topic);
+    LatencyRecorder* recorder = &recorders[static_cast<std::size_t>(s)];
+    auto response = std::make_shared<v1::SubscribeResponse>();
+    subs.push_back(std::make_unique<RawSubscriber>(
+        subscriber_stub, request, r.events, [recorder, response](const grpc::ByteBuffer& bytes) {
+          const int64_t now = NowNanos();
+          grpc::ByteBuffer copy(bytes);
+          if (!grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::SubscribeResponse>(
+                   &copy, response.get())
+                   .ok()) {
+            return;
+          }
+          for (const v1::Event& e : response->events()) {
+            int64_t intended = 0;
+            std::memcpy(&intended, e.payload().data(), sizeof(intended));
+            recorder->Record(now - intended);
+          }
+        }));
+  }
+  for (auto& s : subs) s->WaitStarted();
+
+  // The open-loop sender: batch k is due at start + k * batch / rate, whenever it actually goes.
+  auto stub = v1::EventService::NewStub(NewChannel(setup.target));
+  grpc::ClientContext context;
+  auto stream = stub->Publish(&context);
+  std::string rejected;  // written by the ack reader, read after it is joined
+  std::thread acks([&] {
+    v1::PublishResponse response;
+    while (stream->Read(&response)) {
+      if (!response.has_ack() && rejected.empty()) rejected = response.error().message();
+    }
+  });
+  v1::PublishRequest request;
+  request.set_topic(topic);
+  for (int i = 0; i < batch; ++i) {
+    request.add_events()->set_payload(std::string(static_cast<std::size_t>(event_bytes), 'x'));
+  }
+  const Clock::time_point start = Clock::now() + std::chrono::milliseconds(10);
+  const double period_nanos = 1e9 * batch / rate;
+  for (int64_t k = 0; k < batches; ++k) {
+    const Clock::time_point due =
+        start +
+        std::chrono::nanoseconds(static_cast<int64_t>(period_nanos * static_cast<double>(k)));
+    std::this_thread::sleep_until(due);
+    const int64_t intended =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(due.time_since_epoch()).count();
+    for (int i = 0; i < batch; ++i) {
+      std::memcpy(request.mutable_events(i)->mutable_payload()->data(), &intended,
+                  sizeof(intended));
+    }
+    request.set_batch_id(static_cast<uint64_t>(k));
+    if (!stream->Write(request)) {
+      r.error = "publish stream broke";
+      break;
+    }
+  }
+  const double sent_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  r.achieved_rate = static_cast<double>(r.events) / std::max(sent_seconds, 1e-9);
+  stream->WritesDone();
+  acks.join();
+  static_cast<void>(stream->Finish());
+  if (r.error.empty() && !rejected.empty()) r.error = absl::StrCat("batch rejected: ", rejected);
+  for (auto& s : subs) s->Wait();
+  for (const LatencyRecorder& rec : recorders) r.recorder.Add(rec);
+  if (r.error.empty() && r.recorder.count() != r.events * subscribers) {
+    r.error =
+        absl::StrCat("received ", r.recorder.count(), " of ", r.events * subscribers, " events");
+  }
+  return r;
+}
+
+std::string CommonJson(const char* mode) {
+  return absl::StrCat("\"mode\":\"", mode, "\",\"publishers\":", absl::GetFlag(FLAGS_publishers),
+                      ",\"subscribers\":", absl::GetFlag(FLAGS_subscribers),
+                      ",\"topics\":", absl::GetFlag(FLAGS_topics),
+                      ",\"event_bytes\":", absl::GetFlag(FLAGS_event_bytes),
+                      ",\"batch\":", absl::GetFlag(FLAGS_batch));
+}
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "ringcast-bench throughput|latency [flags]: the end-to-end load generator (see --help)");
+  const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  const std::string mode = positional.size() > 1 ? positional[1] : "throughput";
+  if (mode != "throughput" && mode != "latency") {
+    std::fprintf(stderr, "ringcast-bench: unknown mode '%s' (throughput or latency)\n",
+                 mode.c_str());
+    return 2;
+  }
+  const bool json = absl::GetFlag(FLAGS_format) == "json";
+  if (absl::GetFlag(FLAGS_publishers) < 1 || absl::GetFlag(FLAGS_subscribers) < 0 ||
+      absl::GetFlag(FLAGS_topics) < 1 || absl::GetFlag(FLAGS_batch) < 1 ||
+      absl::GetFlag(FLAGS_window) < 1 || absl::GetFlag(FLAGS_rate) <= 0) {
+    std::fprintf(stderr, "ringcast-bench: publishers, topics, batch, window >= 1; rate > 0\n");
+    return 2;
+  }
+  absl::StatusOr<Setup> setup = Connect();
+  if (!setup.ok()) {
+    std::fprintf(stderr, "ringcast-bench: %s\n", setup.status().ToString().c_str());
+    return 1;
+  }
+  const Machine machine = DescribeMachine(AllowedCpus());
+  if (!json) {
+    absl::PrintF("# %s: %s, %d CPUs, server %s%s\n", mode, machine.cpu_model, machine.cpus.size(),
+                 setup->embedded ? "embedded" : setup->target,
+                 setup->server_pid != 0 ? absl::StrCat(" (pid ", setup->server_pid, ")") : "");
+  }
+  bool ok = true;
+  for (int run = 1; run <= absl::GetFlag(FLAGS_runs); ++run) {
+    if (mode == "throughput") {
+      const Throughput r = RunThroughput(*setup, run);
+      ok &= r.error.empty();
+      const double bytes = absl::GetFlag(FLAGS_event_bytes);
+      const double published = r.published / std::max(r.publish_seconds, 1e-9);
+      const double delivered = r.delivered / std::max(r.seconds, 1e-9);
+      const double cpu_per_m = r.cpu_seconds >= 0 && r.delivered > 0
+                                   ? r.cpu_seconds / (static_cast<double>(r.delivered) / 1e6)
+                                   : -1;
+      if (json) {
+        absl::PrintF(
+            "{%s,\"run\":%d,\"events\":%d,\"seconds\":%.4f,\"published_events_per_sec\":%.0f,"
+            "\"delivered_events_per_sec\":%.0f,\"published_bytes_per_sec\":%.0f,"
+            "\"delivered_bytes_per_sec\":%.0f,\"%s\":%s,\"nproc\":%d,\"server\":\"%s\","
+            "\"verified\":%s%s}\n",
+            CommonJson("throughput"), run, r.published, r.seconds, published, delivered,
+            published * bytes, delivered * bytes,
+            r.server_cpu ? "server_cpu_sec_per_m_delivered" : "process_cpu_sec_per_m_delivered",
+            cpu_per_m >= 0 ? absl::StrFormat("%.4f", cpu_per_m) : "null", machine.cpus.size(),
+            setup->embedded ? "embedded" : "external", r.error.empty() ? "true" : "false",
+            r.error.empty() ? "" : absl::StrCat(",\"error\":", JsonString(r.error)));
+      } else {
+        absl::PrintF(
+            "run %d: published %.0f events/s, delivered %.0f events/s (%.1f MB/s), %s CPU %.3f "
+            "s per M delivered%s\n",
+            run, published, delivered, delivered * bytes / 1e6, r.server_cpu ? "server" : "process",
+            cpu_per_m, r.error.empty() ? "" : absl::StrCat("  FAILED: ", r.error));
+      }
+    } else {
+      const Latency r = RunLatency(*setup, run);
+      ok &= r.error.empty();
+      const auto us = [&](double q) { return r.recorder.Percentile(q) / 1e3; };
+      if (json) {
+        absl::PrintF(
+            "{%s,\"run\":%d,\"rate\":%.0f,\"achieved_rate\":%.0f,\"events\":%d,\"samples\":%d,"
+            "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
+            "\"nproc\":%d,\"server\":\"%s\",\"verified\":%s%s}\n",
+            CommonJson("latency"), run, absl::GetFlag(FLAGS_rate), r.achieved_rate, r.events,
+            r.recorder.count(), us(0.5), us(0.9), us(0.99), us(0.999), r.recorder.max() / 1e3,
+            machine.cpus.size(), setup->embedded ? "embedded" : "external",
+            r.error.empty() ? "true" : "false",
+            r.error.empty() ? "" : absl::StrCat(",\"error\":", JsonString(r.error)));
+      } else {
+        absl::PrintF(
+            "run %d: %.0f events/s offered, %d samples: p50 %.1f us, p90 %.1f, p99 %.1f, p99.9 "
+            "%.1f, max %.1f%s\n",
+            run, absl::GetFlag(FLAGS_rate), r.recorder.count(), us(0.5), us(0.9), us(0.99),
+            us(0.999), r.recorder.max() / 1e3,
+            r.error.empty() ? "" : absl::StrCat("  FAILED: ", r.error));
+      }
+    }
+    std::fflush(stdout);
+  }
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace ringcast::bench
+
+int main(int argc, char** argv) { return ringcast::bench::Main(argc, argv); }
