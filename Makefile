@@ -22,9 +22,13 @@ run: build
 test: build
 	$(CTEST) --test-dir build --output-on-failure -LE '^bench$$'
 
+# The benchmarks: the core against its peers, the cost of metrics, and the end-to-end suite
+# (bench/run_suite.sh: JSON and PNG plots in bench/out/suite). Needs an otherwise idle machine.
 bench: build
+	@scripts/install-deps.sh --bench
 	build/bin/ringcast-core-bench --scenario=all --format=table
 	build/bin/ringcast-metrics-bench --rounds=15 --events=5000000 --format=table
+	bench/run_suite.sh bench/out/suite
 
 # Core and stress tests under ThreadSanitizer. The server is left out: Debian's gRPC is not built
 # with TSan, so every hand-off inside it would be reported (and run 100x slower); the server's tests

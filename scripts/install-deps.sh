@@ -16,6 +16,10 @@ packages=(
   # the Python peer of the interop test: grpcio and protobuf from the .proto alone
   python3-grpcio python3-protobuf
 )
+# `install-deps.sh --bench` adds what only the benchmark suite needs: gnuplot for its plots.
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(gnuplot-nox)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

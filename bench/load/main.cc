@@ -222,7 +222,8 @@ Throughput RunThroughput(const Setup& setup, int run) {
   const int subscribers = absl::GetFlag(FLAGS_subscribers);
   const int topics = absl::GetFlag(FLAGS_topics);
   const int batch = absl::GetFlag(FLAGS_batch);
-  const int64_t batches = absl::GetFlag(FLAGS_events) / batch;
+  // At least one batch per topic, so that every subscriber has something to wait for.
+  const int64_t batches = std::max<int64_t>(absl::GetFlag(FLAGS_events) / batch, topics);
   const int window = absl::GetFlag(FLAGS_window);
 
   // Connections: subscribers share a few channels (many streams per HTTP/2 connection, as real
