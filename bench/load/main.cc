@@ -3,6 +3,7 @@
 //   ringcast-bench throughput [--target=HOST:PORT | --embedded] --publishers --subscribers --topics
 //                  --event_bytes --batch --events
 //   ringcast-bench latency    [--target=HOST:PORT | --embedded] --rate --duration --subscribers
+//   ringcast-bench crowd      [--target=HOST:PORT | --embedded] --subscribers
 //
 // throughput: P publisher streams write pre-encoded batches (a window of them unanswered per
 // stream) round-robin over T topics; S RELIABLE subscribers per topic count what they receive. A
@@ -16,6 +17,10 @@
 // intended send time; subscribers record (receive time - intended send time), so a stall delays
 // the events behind it and is counted in full instead of being hidden by the sender waiting
 // (coordinated omission). HDR-style histogram; p50, p90, p99, p99.9, max.
+//
+// crowd: --subscribers subscriptions on one topic, 100 per connection; measures how long they take
+// to register, the server's resident memory per idle subscription, and how long one batch takes
+// to reach all of them (each must receive it).
 //
 // --format=json prints one object per run; table prints a line per run.
 #include <sys/resource.h>
@@ -37,6 +42,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -412,6 +418,87 @@ Latency RunLatency(const Setup& setup, int run) {
   return r;
 }
 
+// Resident memory of process `pid` in bytes (VmRSS), or -1.
+double ResidentBytes(int pid) {
+  std::ifstream file(absl::StrCat("/proc/", pid, "/status"));
+  for (std::string line; std::getline(file, line);) {
+    if (absl::StartsWith(line, "VmRSS:")) {
+      std::istringstream fields(line.substr(6));
+      double kib = 0;
+      fields >> kib;
+      return kib * 1024;
+    }
+  }
+  return -1;
+}
+
+struct Crowd {
+  int subscribers = 0;
+  double connect_seconds = 0;      // until every subscription was registered
+  double rss_per_subscriber = -1;  // server bytes per idle subscription
+  double fanout_seconds = 0;       // one batch published until every subscriber had it
+  int64_t delivered = 0;
+  std::string error;
+};
+
+// N subscribers on one topic: registered, idle (the server's memory is measured), then one batch
+// must reach every one of them.
+Crowd RunCrowd(const Setup& setup, int run) {
+  Crowd r;
+  r.subscribers = absl::GetFlag(FLAGS_subscribers);
+  const int batch = absl::GetFlag(FLAGS_batch);
+  auto admin = NewChannel(setup.target);
+  const std::string topic = RunPrefix(run);
+  if (absl::Status s = CreateTopic(*admin, topic, absl::GetFlag(FLAGS_topic_capacity)); !s.ok()) {
+    r.error = std::string(s.message());
+    return r;
+  }
+  const int pid = setup.server_pid != 0 ? setup.server_pid : getpid();
+  const double rss_before = ResidentBytes(pid);
+  // 100 subscribers per connection, as many consumers sharing a few hosts would.
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
+  for (int c = 0; c < (r.subscribers + 99) / 100; ++c) {
+    stubs.push_back(std::make_unique<grpc::GenericStub>(NewChannel(setup.target)));
+  }
+  const Clock::time_point start = Clock::now();
+  std::vector<std::unique_ptr<RawSubscriber>> subs;
+  v1::SubscribeRequest request;
+  request.set_topic(topic);
+  for (int s = 0; s < r.subscribers; ++s) {
+    subs.push_back(
+        std::make_unique<RawSubscriber>(*stubs[static_cast<std::size_t>(s) / 100], request, batch));
+  }
+  for (auto& s : subs) s->WaitStarted();
+  r.connect_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  absl::SleepFor(absl::Seconds(1));  // let allocations settle
+  const double rss_idle = ResidentBytes(pid);
+  if (rss_before > 0 && rss_idle > 0)
+    r.rss_per_subscriber = (rss_idle - rss_before) / r.subscribers;
+
+  v1::PublishRequest events;
+  events.set_topic(topic);
+  for (int i = 0; i < batch; ++i) {
+    events.add_events()->set_payload(
+        std::string(static_cast<std::size_t>(absl::GetFlag(FLAGS_event_bytes)), 'x'));
+  }
+  const grpc::ByteBuffer encoded = Encode(events);
+  grpc::GenericStub publisher_stub(NewChannel(setup.target));
+  const Clock::time_point published = Clock::now();
+  RawPublisher publisher(
+      publisher_stub,
+      [&](int64_t index) -> const grpc::ByteBuffer* { return index == 0 ? &encoded : nullptr; }, 1);
+  if (const grpc::Status s = publisher.Wait(); !s.ok()) r.error = s.error_message();
+  for (auto& s : subs) {
+    s->Wait();
+    r.delivered += s->events();
+  }
+  r.fanout_seconds = std::chrono::duration<double>(Clock::now() - published).count();
+  if (r.error.empty() && r.delivered != static_cast<int64_t>(r.subscribers) * batch) {
+    r.error = absl::StrCat("delivered ", r.delivered, " of ", int64_t{r.subscribers} * batch);
+  }
+  return r;
+}
+
 std::string CommonJson(const char* mode) {
   return absl::StrCat("\"mode\":\"", mode, "\",\"publishers\":", absl::GetFlag(FLAGS_publishers),
                       ",\"subscribers\":", absl::GetFlag(FLAGS_subscribers),
@@ -425,8 +512,8 @@ int Main(int argc, char** argv) {
       "ringcast-bench throughput|latency [flags]: the end-to-end load generator (see --help)");
   const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   const std::string mode = positional.size() > 1 ? positional[1] : "throughput";
-  if (mode != "throughput" && mode != "latency") {
-    std::fprintf(stderr, "ringcast-bench: unknown mode '%s' (throughput or latency)\n",
+  if (mode != "throughput" && mode != "latency" && mode != "crowd") {
+    std::fprintf(stderr, "ringcast-bench: unknown mode '%s' (throughput, latency or crowd)\n",
                  mode.c_str());
     return 2;
   }
@@ -477,6 +564,25 @@ int Main(int argc, char** argv) {
             "s per M delivered%s\n",
             run, published, delivered, delivered * bytes / 1e6, r.server_cpu ? "server" : "process",
             cpu_per_m, r.error.empty() ? "" : absl::StrCat("  FAILED: ", r.error));
+      }
+    } else if (mode == "crowd") {
+      const Crowd r = RunCrowd(*setup, run);
+      ok &= r.error.empty();
+      if (json) {
+        absl::PrintF(
+            "{%s,\"run\":%d,\"connect_seconds\":%.3f,\"server_rss_bytes_per_subscriber\":%.0f,"
+            "\"fanout_seconds\":%.4f,\"delivered\":%d,\"nproc\":%d,\"server\":\"%s\","
+            "\"verified\":%s%s}\n",
+            CommonJson("crowd"), run, r.connect_seconds, r.rss_per_subscriber, r.fanout_seconds,
+            r.delivered, machine.cpus.size(), setup->embedded ? "embedded" : "external",
+            r.error.empty() ? "true" : "false",
+            r.error.empty() ? "" : absl::StrCat(",\"error\":", JsonString(r.error)));
+      } else {
+        absl::PrintF(
+            "run %d: %d subscribers registered in %.3f s; %.0f server bytes per idle subscriber; "
+            "one batch reached all in %.4f s%s\n",
+            run, r.subscribers, r.connect_seconds, r.rss_per_subscriber, r.fanout_seconds,
+            r.error.empty() ? "" : absl::StrCat("  FAILED: ", r.error));
       }
     } else {
       const Latency r = RunLatency(*setup, run);
