@@ -187,7 +187,8 @@ int TopicsGet(const Args& args) {
   return 0;
 }
 
-int TopicsList(const Args& args) {
+// Lists every topic; with `totals`, adds a line of totals in text format.
+int ListTopics(const Args& args, bool totals) {
   int code = 0;
   if (!NeedPositional(args, 0, "", code)) return code;
   absl::StatusOr<client::TopicAdmin> admin = Admin(args);
@@ -195,8 +196,20 @@ int TopicsList(const Args& args) {
   absl::StatusOr<std::vector<v1::Topic>> topics = admin->List();
   if (!topics.ok()) return Failed(topics.status());
   PrintTopics(args, *topics);
+  if (totals && args.Get("format") != "json") {
+    uint64_t subscribers = 0;
+    uint64_t publishers = 0;
+    for (const v1::Topic& t : *topics) {
+      subscribers += t.subscribers();
+      publishers += t.publish_streams();
+    }
+    absl::PrintF("%d topics, %d subscriptions, %d topic publish streams on %s\n", topics->size(),
+                 subscribers, publishers, args.Get("server"));
+  }
   return 0;
 }
+
+int TopicsList(const Args& args) { return ListTopics(args, /*totals=*/false); }
 
 int TopicsDelete(const Args& args) {
   int code = 0;
@@ -414,26 +427,7 @@ int Subscribe(const Args& args) {
   return 0;
 }
 
-int Stats(const Args& args) {
-  int code = 0;
-  if (!NeedPositional(args, 0, "", code)) return code;
-  absl::StatusOr<client::TopicAdmin> admin = Admin(args);
-  if (!admin.ok()) return Usage(std::string(admin.status().message()));
-  absl::StatusOr<std::vector<v1::Topic>> topics = admin->List();
-  if (!topics.ok()) return Failed(topics.status());
-  PrintTopics(args, *topics);
-  if (args.Get("format") != "json") {
-    uint64_t subscribers = 0;
-    uint64_t publishers = 0;
-    for (const v1::Topic& t : *topics) {
-      subscribers += t.subscribers();
-      publishers += t.publish_streams();
-    }
-    absl::PrintF("%d topics, %d subscriptions, %d topic publish streams on %s\n", topics->size(),
-                 subscribers, publishers, args.Get("server"));
-  }
-  return 0;
-}
+int Stats(const Args& args) { return ListTopics(args, /*totals=*/true); }
 
 int Health(const Args& args) {
   int code = 0;
