@@ -10,6 +10,8 @@ packages=(
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   # the /metrics endpoint, and promtool (package prometheus) to check what it serves
   prometheus-cpp-dev prometheus
+  # the deployment checks: YAML parsing, shell lint, the systemd sandbox's syscall trace
+  python3-yaml shellcheck strace
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers of the core benchmark
   libboost-dev libconcurrentqueue-dev libreaderwriterqueue-dev

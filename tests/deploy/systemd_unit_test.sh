@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# deploy/systemd/ringcastd.service: `systemd-analyze verify` accepts it without a single warning
+# (run on a copy whose ExecStart names the built ringcastd, since verify checks the binary exists),
+# `systemd-analyze security --offline=yes` rates its exposure 2.0 or better, it carries the
+# hardening and restart settings the deploy README promises, reads its flags with --flagfile, and
+# gives the graceful shutdown (--shutdown_timeout of ringcastd.flags) time before SIGKILL.
+# Usage: systemd_unit_test.sh DEPLOY_DIR RINGCASTD
+set -euo pipefail
+deploy=$1
+ringcastd=$2
+unit=$deploy/systemd/ringcastd.service
+flags=$deploy/systemd/ringcastd.flags
+command -v systemd-analyze >/dev/null || { echo "systemd-analyze is missing (Debian package systemd)" >&2; exit 1; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+check() {  # check NAME COMMAND...
+  local name=$1; shift
+  if "$@"; then echo "ok   $name"; else echo "FAIL $name"; failures=$((failures + 1)); fi
+}
+
+sed "s#^ExecStart=/usr/local/bin/ringcastd #ExecStart=$ringcastd #" "$unit" > "$work/ringcastd.service"
+check "the copy's ExecStart names the built binary" grep -q "^ExecStart=$ringcastd " "$work/ringcastd.service"
+verify_rc=0
+(cd "$work" && systemd-analyze verify "$work/ringcastd.service") > "$work/verify.out" 2>&1 || verify_rc=$?
+cat "$work/verify.out"
+check "systemd-analyze verify exits 0" test "$verify_rc" -eq 0
+check "systemd-analyze verify prints no warning" test ! -s "$work/verify.out"
+# --threshold is in tenths of the printed 0-10 exposure level: 20 means 2.0.
+security_rc=0
+systemd-analyze security --offline=yes --threshold=20 "$work/ringcastd.service" > "$work/security.out" 2>&1 \
+  || security_rc=$?
+grep 'Overall exposure' "$work/security.out" || cat "$work/security.out"
+check "systemd-analyze security: exposure 2.0 or better" test "$security_rc" -eq 0
+
+setting() { grep -E "^$1=" "$unit" | tail -1 | cut -d= -f2-; }
+expect() {  # expect KEY VALUE
+  check "$1=$2" test "$(setting "$1")" == "$2"
+}
+unprivileged() { [[ "$(setting DynamicUser)" == yes || ( -n "$(setting User)" && "$(setting User)" != root ) ]]; }
+check "DynamicUser=yes or a dedicated User=" unprivileged
+expect NoNewPrivileges yes
+expect ProtectSystem strict
+expect ProtectHome yes
+expect PrivateTmp yes
+expect PrivateDevices yes
+expect MemoryDenyWriteExecute yes
+expect Restart on-failure
+expect KillSignal SIGTERM
+check "RestrictAddressFamilies is set" test -n "$(setting RestrictAddressFamilies)"
+check "SystemCallFilter=@system-service" grep -qx 'SystemCallFilter=@system-service' "$unit"
+check "LimitNOFILE is set" test -n "$(setting LimitNOFILE)"
+check "ExecStart reads /etc/ringcast/ringcastd.flags" \
+  grep -qE '^ExecStart=/usr/local/bin/ringcastd --flagfile=/etc/ringcast/ringcastd.flags$' "$unit"
+
+# TimeoutStopSec above the flag file's --shutdown_timeout (ringcastd's default: 30s).
+microseconds() { systemd-analyze timespan "$1" | awk '$1 == "μs:" { print $2 }'; }
+shutdown=$(grep -E '^--shutdown_timeout=' "$flags" | tail -1 | cut -d= -f2 || true)
+stop=$(setting TimeoutStopSec || true)
+if [[ -n "$stop" ]]; then
+  stop_us=$(microseconds "$stop")
+  shutdown_us=$(microseconds "${shutdown:-30s}")
+  echo "TimeoutStopSec $stop_us us, --shutdown_timeout $shutdown_us us"
+  check "TimeoutStopSec exceeds --shutdown_timeout" test "$stop_us" -gt "$shutdown_us"
+else
+  check "TimeoutStopSec is set" false
+fi
+
+if [[ $failures -ne 0 ]]; then echo "$failures checks failed"; exit 1; fi
+echo "all checks passed"
