@@ -208,6 +208,19 @@ absl::Status CreateTopic(grpc::Channel& channel, const std::string& name, int ca
   return absl::OkStatus();
 }
 
+// Deletes the topics a run created, so that runs against one server do not pile them up.
+void DeleteTopics(grpc::Channel& channel, const std::vector<std::string>& names) {
+  auto stub = v1::TopicService::NewStub(std::shared_ptr<grpc::Channel>(&channel, [](auto*) {}));
+  for (const std::string& name : names) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    v1::DeleteTopicRequest request;
+    request.set_name(name);
+    v1::DeleteTopicResponse response;
+    static_cast<void>(stub->DeleteTopic(&context, request, &response));
+  }
+}
+
 std::string RunPrefix(int run) {
   return absl::StrCat("bench-", getpid(), "-", NowNanos() % 1000000, "-", run);
 }
@@ -315,6 +328,7 @@ Throughput RunThroughput(const Setup& setup, int run) {
   if (r.error.empty() && r.delivered != expected) {
     r.error = absl::StrCat("delivered ", r.delivered, " events, expected ", expected);
   }
+  DeleteTopics(*admin, names);
   return r;
 }
 
@@ -411,6 +425,7 @@ Latency RunLatency(const Setup& setup, int run) {
   if (r.error.empty() && !rejected.empty()) r.error = absl::StrCat("batch rejected: ", rejected);
   for (auto& s : subs) s->Wait();
   for (const LatencyRecorder& rec : recorders) r.recorder.Add(rec);
+  DeleteTopics(*channel, {topic});
   if (r.error.empty() && r.recorder.count() != r.events * subscribers) {
     r.error =
         absl::StrCat("received ", r.recorder.count(), " of ", r.events * subscribers, " events");
@@ -493,6 +508,7 @@ Crowd RunCrowd(const Setup& setup, int run) {
     r.delivered += s->events();
   }
   r.fanout_seconds = std::chrono::duration<double>(Clock::now() - published).count();
+  DeleteTopics(*admin, {topic});
   if (r.error.empty() && r.delivered != static_cast<int64_t>(r.subscribers) * batch) {
     r.error = absl::StrCat("delivered ", r.delivered, " of ", int64_t{r.subscribers} * batch);
   }
