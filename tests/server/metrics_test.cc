@@ -484,6 +484,9 @@ TEST(MetricsTest, OtherPathsAreNotFound) {
   TestServer server(MetricsOptions());
   const absl::StatusOr<std::string> other = HttpGet(server.server().metrics_port(), "/other");
   EXPECT_FALSE(other.ok());
+  // The server answered (a connection failure would be UNAVAILABLE), and not with 200.
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition) << other.status();
+  EXPECT_TRUE(Mentions(std::string(other.status().message()), "404"));
 }
 
 }  // namespace
