@@ -20,6 +20,7 @@ Topic::Topic(std::string name, uint32_t capacity, Doorbell& doorbell, bool laten
       // gating sequences start at -1). Nothing is retained yet that they could overwrite.
       gate_(kInitialSequence),
       fanout_position_(kInitialSequence),
+      lazy_release_events_(std::min<int64_t>(capacity / 8, kMaxLazyReleaseEvents)),
       delivery_latency_(latency_metrics ? std::make_shared<LatencyHistogram>() : nullptr) {
   RINGCAST_CHECK(sequencer_.AddGatingSequence(gate_), "a fresh sequencer has gating slots");
 }
@@ -28,7 +29,14 @@ Topic::~Topic() { static_cast<void>(sequencer_.RemoveGatingSequence(gate_)); }
 
 void Topic::Publish(int64_t first, int64_t last) noexcept {
   sequencer_.Publish(first, last);
-  doorbell_.Ring();
+  // seq_cst fence: orders the publish before the subscriber-count load; pairs with the seq_cst
+  // increment in Register followed by its Ring. Either this sees the new subscriber and rings, or
+  // the fan-out round that Register's ring starts sees these events.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (subscriber_count_.load(std::memory_order_relaxed) > 0 ||
+      last - fanout_position_.Get() >= lazy_release_events_) {
+    doorbell_.Ring();
+  }
 }
 
 bool Topic::HasRoomFor(int64_t n) const noexcept { return sequencer_.RemainingCapacity() >= n; }
@@ -36,6 +44,7 @@ bool Topic::HasRoomFor(int64_t n) const noexcept { return sequencer_.RemainingCa
 void Topic::AddWaiter(PublishWaiter* waiter) {
   std::lock_guard<std::mutex> lock(waiters_mu_);
   waiters_.push_back(waiter);
+  doorbell_.Ring();  // a parked publisher needs a fan-out round even where Publish skipped it
   // seq_cst: this increment and the caller's following HasRoomFor (its gate load) against the
   // fan-out thread's gate store and fence in WakeWaitersIfAny: one of the two sees the other.
   waiter_count_.fetch_add(1, std::memory_order_seq_cst);
@@ -122,7 +131,7 @@ absl::StatusOr<int64_t> Topic::Register(const std::shared_ptr<Subscription>& sub
       directory_.insert(subscription.get());
     }
     pending_.push_back(subscription);
-    subscriber_count_.fetch_add(1, std::memory_order_relaxed);
+    subscriber_count_.fetch_add(1, std::memory_order_seq_cst);  // seq_cst: see Publish
     // Release; pairs with the acquire in has_pending_registrations.
     registrations_pending_.store(true, std::memory_order_release);
   }

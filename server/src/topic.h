@@ -106,7 +106,11 @@ class Topic {
   // Claims n consecutive slots, or reports why not; never waits.
   [[nodiscard]] ClaimResult TryClaim(int64_t n) noexcept { return sequencer_.TryNext(n); }
   [[nodiscard]] EventSlot& slot(int64_t sequence) noexcept { return ring_.Get(sequence); }
-  // Makes first..last visible to the fan-out stage as one unit and wakes it.
+  // Makes first..last visible to the fan-out stage as one unit, and wakes it if anyone waits for
+  // them: when the topic has subscribers, or when lazy_release_events_ events wait past the
+  // fan-out stage's position. A topic without subscribers is released in bulk (or on the fan-out
+  // thread's periodic round), not woken for every batch: ingest alone costs no thread hand-off
+  // per batch.
   void Publish(int64_t first, int64_t last) noexcept;
   // True if a claim of n slots would succeed now (approximate while others publish).
   [[nodiscard]] bool HasRoomFor(int64_t n) const noexcept;
@@ -195,6 +199,11 @@ class Topic {
  private:
   int64_t PublishedHigh() const noexcept;
 
+  // At most this many events past the fan-out position before a publisher wakes the fan-out stage
+  // of a topic without subscribers. Bounded so that figures reading the published range
+  // (next_sequence) scan few slots.
+  static constexpr int64_t kMaxLazyReleaseEvents = 8192;
+
   const std::string name_;
   const uint32_t capacity_;
   Doorbell& doorbell_;
@@ -202,6 +211,7 @@ class Topic {
   RingSequencer sequencer_;
   Sequence gate_;             // producers' gating sequence; written by the fan-out thread
   Sequence fanout_position_;  // FanoutState::position, for other threads (Describe, Register)
+  const int64_t lazy_release_events_;  // min(capacity / 8, kMaxLazyReleaseEvents)
 
   mutable std::mutex mu_;                               // registrations and gate moves
   std::vector<std::shared_ptr<Subscription>> pending_;  // guarded by mu_
