@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -77,33 +78,46 @@ void PublishReactor::OnReadDone(bool ok) {
   MaybeFinishLocked();
 }
 
+absl::string_view PublishReactor::RequestBytesLocked() {
+  // Usually one slice, read in place; a message gRPC delivered in several is copied once.
+  if (read_buffer_.TrySingleSlice(&request_slice_).ok()) {
+    return absl::string_view(reinterpret_cast<const char*>(request_slice_.begin()),
+                             request_slice_.size());
+  }
+  request_copy_.clear();
+  std::vector<grpc::Slice> slices;
+  if (read_buffer_.Dump(&slices).ok()) {
+    for (const grpc::Slice& slice : slices) {
+      request_copy_.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+  }
+  return request_copy_;
+}
+
 void PublishReactor::HandleRequestLocked() {
-  request_.Clear();
-  if (!grpc::SerializationTraits<v1::PublishRequest>::Deserialize(&read_buffer_, &request_).ok()) {
-    request_.Clear();  // whatever parsed is not to be trusted, not even its topic name
-    RejectLocked(0, RejectReason::kInvalid,
-                 absl::InvalidArgumentError(
-                     "malformed request: not a ringcast.v1.PublishRequest (bad protobuf "
-                     "encoding, or a string field that is not UTF-8); nothing was published"));
+  if (absl::Status parsed = ParsePublishRequest(RequestBytesLocked(), request_); !parsed.ok()) {
+    // Nothing of it is to be trusted, not even its topic name or batch id.
+    RejectLocked(0, RejectReason::kInvalid, parsed);
     return;
   }
-  const uint64_t batch_id = request_.batch_id();
+  const uint64_t batch_id = request_.batch_id;
   if (shutting_down_) {
     RejectLocked(batch_id, RejectReason::kShutdown,
                  absl::UnavailableError("server is shutting down; batch not published"));
     return;
   }
-  if (absl::Status s = ValidateTopicName(request_.topic()); !s.ok()) {
+  if (absl::Status s = ValidateTopicName(request_.topic); !s.ok()) {
     RejectLocked(batch_id, RejectReason::kInvalid, s);
     return;
   }
-  if (request_.events().empty()) {
+  if (request_.events.empty()) {
     RejectLocked(batch_id, RejectReason::kInvalid,
                  absl::InvalidArgumentError("batch has no events"));
     return;
   }
-  for (int i = 0; i < request_.events_size(); ++i) {
-    const std::size_t bytes = EventContentBytes(request_.events(i));
+  for (std::size_t i = 0; i < request_.events.size(); ++i) {
+    const EventView& event = request_.events[i];
+    const std::size_t bytes = EventContentBytes(event, request_.HeadersOf(event));
     if (bytes > state_.options.max_event_bytes) {
       RejectLocked(batch_id, RejectReason::kTooLarge,
                    absl::InvalidArgumentError(
@@ -113,8 +127,8 @@ void PublishReactor::HandleRequestLocked() {
       return;
     }
   }
-  if (topic_ == nullptr || topic_->name() != request_.topic() || topic_->deleted()) {
-    absl::StatusOr<std::shared_ptr<Topic>> topic = state_.topics.GetOrCreate(request_.topic());
+  if (topic_ == nullptr || topic_->name() != request_.topic || topic_->deleted()) {
+    absl::StatusOr<std::shared_ptr<Topic>> topic = state_.topics.GetOrCreate(request_.topic);
     if (!topic.ok()) {
       topic_ = nullptr;
       RejectLocked(batch_id, ReasonForTopicError(topic.status()), topic.status());
@@ -122,10 +136,10 @@ void PublishReactor::HandleRequestLocked() {
     }
     topic_ = *std::move(topic);
   }
-  if (static_cast<uint64_t>(request_.events_size()) > topic_->capacity()) {
+  if (request_.events.size() > topic_->capacity()) {
     RejectLocked(batch_id, RejectReason::kTooLarge,
                  absl::InvalidArgumentError(absl::StrCat(
-                     "batch of ", request_.events_size(), " events is larger than topic \"",
+                     "batch of ", request_.events.size(), " events is larger than topic \"",
                      topic_->name(), "\"'s ring of ", topic_->capacity(), " slots")));
     return;
   }
@@ -134,11 +148,11 @@ void PublishReactor::HandleRequestLocked() {
 }
 
 void PublishReactor::TryPublishLocked() {
-  const int64_t n = request_.events_size();
+  const auto n = static_cast<int64_t>(request_.events.size());
   for (;;) {
     if (topic_->deleted()) {
       parked_ = false;
-      RejectLocked(request_.batch_id(), RejectReason::kNotFound,
+      RejectLocked(request_.batch_id, RejectReason::kNotFound,
                    absl::NotFoundError(absl::StrCat("topic \"", topic_->name(),
                                                     "\" was deleted; batch not published")));
       return;
@@ -151,7 +165,8 @@ void PublishReactor::TryPublishLocked() {
       const int64_t accepted = MonotonicNanos();
       for (int64_t i = 0; i < n; ++i) {
         EventSlot& slot = topic_->slot(first + i);
-        EncodeFramedEvent(request_.events(static_cast<int>(i)), static_cast<uint64_t>(first + i),
+        const EventView& event = request_.events[static_cast<std::size_t>(i)];
+        EncodeFramedEvent(event, request_.HeadersOf(event), static_cast<uint64_t>(first + i),
                           publish_time, slot.framed);
         slot.accepted_nanos = accepted;
       }
@@ -165,7 +180,7 @@ void PublishReactor::TryPublishLocked() {
             static_cast<uint64_t>(absl::ToInt64Nanoseconds(absl::Now() - park_started_)),
             std::memory_order_relaxed);
       }
-      RespondLocked(request_.batch_id(), absl::OkStatus(), first, static_cast<uint32_t>(n));
+      RespondLocked(request_.batch_id, absl::OkStatus(), first, static_cast<uint32_t>(n));
       return;
     }
     const absl::Time now = absl::Now();
@@ -178,7 +193,7 @@ void PublishReactor::TryPublishLocked() {
       topic_->counters().publish_blocked_nanos.fetch_add(
           static_cast<uint64_t>(absl::ToInt64Nanoseconds(now - park_started_)),
           std::memory_order_relaxed);
-      RejectLocked(request_.batch_id(), RejectReason::kBackpressure,
+      RejectLocked(request_.batch_id, RejectReason::kBackpressure,
                    absl::ResourceExhaustedError(absl::StrCat(
                        "topic \"", topic_->name(), "\" stayed full for ",
                        absl::FormatDuration(state_.options.publish_timeout),
@@ -257,8 +272,8 @@ void PublishReactor::RespondLocked(uint64_t batch_id, const absl::Status& status
 void PublishReactor::RejectLocked(uint64_t batch_id, RejectReason reason,
                                   const absl::Status& status) {
   std::shared_ptr<Topic> topic = topic_;
-  if (topic == nullptr || topic->name() != request_.topic()) {
-    absl::StatusOr<std::shared_ptr<Topic>> found = state_.topics.Get(request_.topic());
+  if (topic == nullptr || topic->name() != request_.topic) {
+    absl::StatusOr<std::shared_ptr<Topic>> found = state_.topics.Get(request_.topic);
     topic = found.ok() ? *std::move(found) : nullptr;
   }
   RejectCounters& counters = topic != nullptr && !topic->deleted() ? topic->counters().rejected

@@ -22,15 +22,17 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "event_codec.h"
 #include "grpcpp/alarm.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "reject_reason.h"
-#include "ringcast/v1/ringcast.pb.h"
 #include "server_state.h"
 #include "topic.h"
 
@@ -56,6 +58,8 @@ class PublishReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   ~PublishReactor();
 
   // All of these require mu_ held.
+  // The bytes of the message just read, contiguous; valid until the next read.
+  absl::string_view RequestBytesLocked();
   void HandleRequestLocked();
   // Claims, encodes and publishes the parked batch, parks it, or rejects it.
   void TryPublishLocked();
@@ -81,7 +85,9 @@ class PublishReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   };
 
   grpc::ByteBuffer read_buffer_;
-  v1::PublishRequest request_;      // the batch being handled (or parked)
+  grpc::Slice request_slice_;       // the read message, when gRPC delivered it in one slice
+  std::string request_copy_;        // the read message, when it came in several
+  PublishRequestView request_;      // the batch being handled (or parked): views into one of those
   int64_t request_read_nanos_ = 0;  // when it was read (MonotonicNanos), or 0 without metrics
   std::shared_ptr<Topic> topic_;    // its topic
   std::deque<Response> responses_;  // front is in flight when writing_
