@@ -568,27 +568,37 @@ int Main(int argc, char** argv) {
       const double bytes = absl::GetFlag(FLAGS_event_bytes);
       const double published = r.published / std::max(r.publish_seconds, 1e-9);
       const double delivered = r.delivered / std::max(r.seconds, 1e-9);
-      const double cpu_per_m = r.cpu_seconds >= 0 && r.delivered > 0
-                                   ? r.cpu_seconds / (static_cast<double>(r.delivered) / 1e6)
-                                   : -1;
+      // CPU seconds per million events, or -1 where there is nothing to divide by.
+      const auto cpu_per_million = [&](int64_t events) {
+        return r.cpu_seconds >= 0 && events > 0
+                   ? r.cpu_seconds / (static_cast<double>(events) / 1e6)
+                   : -1;
+      };
+      const double cpu_per_m = cpu_per_million(r.delivered);
+      const double cpu_per_m_published = cpu_per_million(r.published);
+      const auto json_number = [](double v) {
+        return v >= 0 ? absl::StrFormat("%.4f", v) : std::string("null");
+      };
       if (json) {
         absl::PrintF(
             "{%s,\"run\":%d,\"events\":%d,\"seconds\":%.4f,\"published_events_per_sec\":%.0f,"
             "\"delivered_events_per_sec\":%.0f,\"published_bytes_per_sec\":%.0f,"
-            "\"delivered_bytes_per_sec\":%.0f,\"%s\":%s,\"nproc\":%d,\"server\":\"%s\","
+            "\"delivered_bytes_per_sec\":%.0f,\"%s_cpu_sec_per_m_delivered\":%s,"
+            "\"%s_cpu_sec_per_m_published\":%s,\"nproc\":%d,\"server\":\"%s\","
             "\"verified\":%s%s}\n",
             CommonJson("throughput"), run, r.published, r.seconds, published, delivered,
-            published * bytes, delivered * bytes,
-            r.server_cpu ? "server_cpu_sec_per_m_delivered" : "process_cpu_sec_per_m_delivered",
-            cpu_per_m >= 0 ? absl::StrFormat("%.4f", cpu_per_m) : "null", machine.cpus.size(),
+            published * bytes, delivered * bytes, r.server_cpu ? "server" : "process",
+            json_number(cpu_per_m), r.server_cpu ? "server" : "process",
+            json_number(cpu_per_m_published), machine.cpus.size(),
             setup->embedded ? "embedded" : "external", r.error.empty() ? "true" : "false",
             r.error.empty() ? "" : absl::StrCat(",\"error\":", JsonString(r.error)));
       } else {
         absl::PrintF(
             "run %d: published %.0f events/s, delivered %.0f events/s (%.1f MB/s), %s CPU %.3f "
-            "s per M delivered%s\n",
+            "s per M delivered, %.3f per M published%s\n",
             run, published, delivered, delivered * bytes / 1e6, r.server_cpu ? "server" : "process",
-            cpu_per_m, r.error.empty() ? "" : absl::StrCat("  FAILED: ", r.error));
+            cpu_per_m, cpu_per_m_published,
+            r.error.empty() ? "" : absl::StrCat("  FAILED: ", r.error));
       }
     } else if (mode == "crowd") {
       const Crowd r = RunCrowd(*setup, run);
