@@ -18,9 +18,10 @@ packages=(
   # the Python peer of the interop test: grpcio and protobuf from the .proto alone
   python3-grpcio python3-protobuf
 )
-# `install-deps.sh --bench` adds what only the benchmark suite needs: gnuplot for its plots.
+# `install-deps.sh --bench` adds what only the benchmark suite needs: gnuplot for its plots, and
+# nats-server, the peer that ringcast-nats-bench runs the end-to-end fan-out benchmark against.
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(gnuplot-nox)
+  packages+=(gnuplot-nox nats-server)
 fi
 
 missing=()
