@@ -29,6 +29,7 @@ bench: build
 	build/bin/ringcast-core-bench --scenario=all --format=table
 	build/bin/ringcast-metrics-bench --rounds=15 --events=5000000 --format=table
 	bench/run_suite.sh bench/out/suite
+	bench/run_targets.sh bench/out/targets
 
 # Core and stress tests under ThreadSanitizer. The server is left out: Debian's gRPC is not built
 # with TSan, so every hand-off inside it would be reported (and run 100x slower); the server's tests
