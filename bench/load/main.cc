@@ -27,7 +27,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <dirent.h>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -49,6 +48,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "bench/common/server_process.h"
 #include "bench/core/report.h"
 #include "bench/load/latency_recorder.h"
 #include "bench/load/raw_client.h"
@@ -84,63 +84,6 @@ using Clock = std::chrono::steady_clock;
 int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
       .count();
-}
-
-// CPU seconds (user + system) of process `pid`, or -1.
-double ProcessCpuSeconds(int pid) {
-  std::ifstream file(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line;
-  if (!std::getline(file, line)) return -1;
-  const std::size_t end = line.rfind(')');
-  if (end == std::string::npos) return -1;
-  const std::vector<std::string> fields = absl::StrSplit(line.substr(end + 2), ' ');
-  if (fields.size() < 13) return -1;
-  // Fields 14 and 15 of proc(5); fields[0] is field 3.
-  return (std::stod(fields[11]) + std::stod(fields[12])) /
-         static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-// The pid of the process listening on TCP `port` on this machine, or 0.
-int FindListeningPid(int port) {
-  std::vector<std::string> inodes;
-  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
-    std::ifstream file(table);
-    std::string line;
-    std::getline(file, line);  // header
-    while (std::getline(file, line)) {
-      std::istringstream fields(line);
-      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
-      fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
-          timeout >> inode;
-      const std::size_t colon = local.rfind(':');
-      if (state != "0A" || colon == std::string::npos) continue;  // 0A: LISTEN
-      if (std::stoi(local.substr(colon + 1), nullptr, 16) == port) inodes.push_back(inode);
-    }
-  }
-  if (inodes.empty()) return 0;
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) return 0;
-  int found = 0;
-  while (const dirent* entry = readdir(proc)) {
-    const int pid = std::atoi(entry->d_name);
-    if (pid <= 0 || found != 0) continue;
-    const std::string fd_dir = absl::StrCat("/proc/", pid, "/fd");
-    DIR* fds = opendir(fd_dir.c_str());
-    if (fds == nullptr) continue;
-    while (const dirent* fd = readdir(fds)) {
-      char target[128];
-      const ssize_t n =
-          readlink(absl::StrCat(fd_dir, "/", fd->d_name).c_str(), target, sizeof(target) - 1);
-      if (n <= 0) continue;
-      const std::string link(target, static_cast<std::size_t>(n));
-      for (const std::string& inode : inodes) {
-        if (link == absl::StrCat("socket:[", inode, "]")) found = pid;
-      }
-    }
-    closedir(fds);
-  }
-  closedir(proc);
-  return found;
 }
 
 double OwnCpuSeconds() {

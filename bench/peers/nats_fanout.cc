@@ -68,9 +68,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "bench/common/server_process.h"
 #include "bench/core/report.h"
 #include "bench/peers/nats_connection.h"
-#include "bench/peers/server_process.h"
 
 ABSL_FLAG(std::string, target, "", "host:port of a running nats-server");
 ABSL_FLAG(bool, spawn_server, false,

@@ -1,8 +1,8 @@
-// The peer server a benchmark measures, as a process on this machine: spawned and stopped by the
-// benchmark, or found by the port it listens on; and its CPU time, read as ringcast-bench reads
-// ringcastd's (user + system time from /proc/<pid>/stat).
-#ifndef RINGCAST_BENCH_PEERS_SERVER_PROCESS_H_
-#define RINGCAST_BENCH_PEERS_SERVER_PROCESS_H_
+// The server a benchmark measures, as a process on this machine (ringcastd or a peer): spawned and
+// stopped by the benchmark, or found by the port it listens on; and its CPU time (user + system
+// time from /proc/<pid>/stat), read the same way for every server.
+#ifndef RINGCAST_BENCH_COMMON_SERVER_PROCESS_H_
+#define RINGCAST_BENCH_COMMON_SERVER_PROCESS_H_
 
 #include <sys/types.h>
 
@@ -62,4 +62,4 @@ class ChildProcess {
 
 }  // namespace ringcast::bench
 
-#endif  // RINGCAST_BENCH_PEERS_SERVER_PROCESS_H_
+#endif  // RINGCAST_BENCH_COMMON_SERVER_PROCESS_H_

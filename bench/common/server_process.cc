@@ -1,4 +1,4 @@
-#include "bench/peers/server_process.h"
+#include "bench/common/server_process.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
