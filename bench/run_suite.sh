@@ -15,19 +15,10 @@ quick=${QUICK:-0}
 mkdir -p "$out"
 command -v gnuplot >/dev/null || { echo "run_suite: gnuplot is missing (scripts/install-deps.sh --bench)" >&2; exit 1; }
 
-log="$out/ringcastd.log"
-"$bin/ringcastd" --listen=127.0.0.1:0 --metrics_listen= --max_topics=2000 \
-  --max_ring_capacity=4194304 --max_subscribers_per_topic=256 2>"$log" &
-server=$!
-stop() { kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null || true; }
-trap stop EXIT
-port=""
-for _ in $(seq 100); do
-  port=$(grep -o '"port":[0-9]*' "$log" | head -1 | cut -d: -f2 || true)
-  [[ -n "$port" ]] && break
-  sleep 0.1
-done
-[[ -n "$port" ]] || { echo "run_suite: ringcastd did not start" >&2; cat "$log" >&2; exit 1; }
+# shellcheck source=bench/ringcastd.sh
+source bench/ringcastd.sh
+start_ringcastd "$bin" "$out/ringcastd.log" --max_topics=2000 --max_ring_capacity=4194304 \
+  --max_subscribers_per_topic=256
 
 scale() { if [[ $quick == 1 ]]; then echo $(( $1 / 50 > 1000 ? $1 / 50 : 1000 )); else echo "$1"; fi; }
 bench() { "$bin/ringcast-bench" "$@" --target="127.0.0.1:$port" --server_pid="$server" \

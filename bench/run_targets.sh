@@ -18,19 +18,10 @@ bin=${BIN_DIR:-build/bin}
 runs=${RUNS:-5}
 mkdir -p "$out"
 
-log="$out/ringcastd.log"
-"$bin/ringcastd" --listen=127.0.0.1:0 --metrics_listen= --max_ring_capacity=4194304 \
-  --max_subscribers_per_topic=20000 2>"$log" &
-server=$!
-stop() { if kill -TERM "$server" 2>/dev/null; then wait "$server" 2>/dev/null || true; fi; }
-trap stop EXIT
-port=""
-for _ in $(seq 100); do
-  port=$(grep -o '"port":[0-9]*' "$log" | head -1 | cut -d: -f2 || true)
-  [[ -n "$port" ]] && break
-  sleep 0.1
-done
-[[ -n "$port" ]] || { echo "run_targets: ringcastd did not start" >&2; cat "$log" >&2; exit 1; }
+# shellcheck source=bench/ringcastd.sh
+source bench/ringcastd.sh
+start_ringcastd "$bin" "$out/ringcastd.log" --max_ring_capacity=4194304 \
+  --max_subscribers_per_topic=20000
 
 bench() { "$bin/ringcast-bench" "$@" --target="127.0.0.1:$port" --server_pid="$server" \
             --format=json; }
