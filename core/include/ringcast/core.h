@@ -2,8 +2,12 @@
 #ifndef RINGCAST_CORE_H_
 #define RINGCAST_CORE_H_
 
+#include "ringcast/core/agent_group.h"
+#include "ringcast/core/agent_runner.h"
 #include "ringcast/core/batch_event_processor.h"
+#include "ringcast/core/consumer_stage.h"
 #include "ringcast/core/disruptor.h"
+#include "ringcast/core/doorbell.h"
 #include "ringcast/core/event_handler.h"
 #include "ringcast/core/event_poller.h"
 #include "ringcast/core/gating_sequences.h"

@@ -1,4 +1,4 @@
-#include "ringcast/core/batch_event_processor.h"
+#include "ringcast/core/consumer_stage.h"
 
 #include <cstdio>
 #include <exception>
