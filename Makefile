@@ -31,15 +31,16 @@ bench: build
 	bench/run_suite.sh bench/out/suite
 	bench/run_targets.sh bench/out/targets
 
-# Core and stress tests under ThreadSanitizer. The server is left out: Debian's gRPC is not built
-# with TSan, so every hand-off inside it would be reported (and run 100x slower); the server's tests
-# run under AddressSanitizer instead.
+# The core, the server's gRPC-free topic component and every stress test under ThreadSanitizer.
+# The gRPC layer is left out: Debian's gRPC is not built with TSan, so every hand-off inside it
+# would be reported (and run 100x slower); its tests run under AddressSanitizer instead. The topic
+# and stress binaries link no gRPC (tests/stress/ldd_check.sh checks).
 test-tsan: deps
 	$(CMAKE) -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRINGCAST_SANITIZER=thread \
 	  -DRINGCAST_BUILD_BENCH=OFF -DRINGCAST_BUILD_EXAMPLES=OFF -DRINGCAST_BUILD_SERVER=OFF
 	$(CMAKE) --build build-tsan -j$(JOBS)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-	  $(CTEST) --test-dir build-tsan --output-on-failure -L 'core|stress'
+	  $(CTEST) --test-dir build-tsan --output-on-failure -L 'core|topic|stress'
 
 # Everything else under AddressSanitizer + UndefinedBehaviorSanitizer. A Debug build, so the debug
 # checks (RINGCAST_DCHECK, such as the single-producer misuse check) run too.

@@ -53,7 +53,7 @@
 #include "bench/load/latency_recorder.h"
 #include "bench/load/raw_client.h"
 #include "grpcpp/grpcpp.h"
-#include "log.h"
+#include "observability/log.h"
 #include "ringcast/server/server.h"
 #include "ringcast/v1/ringcast.grpc.pb.h"
 

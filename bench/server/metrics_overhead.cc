@@ -36,10 +36,10 @@
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/sync_stream.h"
-#include "log.h"
+#include "observability/log.h"
+#include "observability/metrics_scrape.h"
 #include "ringcast/server/server.h"
 #include "ringcast/v1/ringcast.pb.h"
-#include "tests/server/metrics_scrape.h"
 
 ABSL_FLAG(int, rounds, 7, "rounds per mode (metrics on, off), interleaved");
 ABSL_FLAG(int, warmup, 1, "rounds of each mode run first and not counted");

@@ -16,7 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "metrics_scrape.h"
+#include "observability/metrics_scrape.h"
 #include "server_test_support.h"
 
 namespace ringcast::testing {
@@ -148,8 +148,8 @@ TEST(MetricsTest, KnownTrafficGivesExactCounterDeltasAndPlausibleGaugesAndHistog
   EXPECT_EQ(Delta(before, after, "ringcast_events_skipped_total", Topic("m")), 0);
   EXPECT_EQ(Delta(before, after, "ringcast_slow_subscriber_disconnects_total", Topic("m")), 0);
   EXPECT_EQ(Delta(before, after, "ringcast_publish_blocked_seconds_total", Topic("m")), 0);
-  for (const char* reason :
-       {"invalid", "too_large", "backpressure", "not_found", "shutdown", "topic_limit"}) {
+  for (const char* reason : {"invalid", "too_large", "backpressure", "not_found", "shutdown",
+                             "topic_limit", "internal"}) {
     EXPECT_EQ(after.Value("ringcast_publish_rejected_total", Rejected("m", reason)), 0) << reason;
   }
   // One publish-latency observation per batch; one delivery-latency observation per event per

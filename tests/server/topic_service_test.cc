@@ -110,7 +110,7 @@ TEST(TopicServiceTest, ACapacityOfOneRetainsExactlyTheLastEvent) {
   SubscribeStream subscriber(server.events(), SubscribeFromEarliest("one"), kStreamDeadline);
   ASSERT_EQ(subscriber.WaitForStart(), 2);
   std::vector<v1::Event> events;
-  ASSERT_TRUE(subscriber.ReadEvents(1, events));
+  ASSERT_TRUE(subscriber.ReadEvents(1, events)) << subscriber.Finish().error_message();
   EXPECT_EQ(events[0].sequence(), 2u);
   EXPECT_EQ(events[0].payload(), "p20");
 }

@@ -1,14 +1,15 @@
-// The fan-out stage's Doorbell (server/src/doorbell.h) never loses a wake-up: a parked thread is
-// always woken by a ring that came after it took its epoch, however the two interleave. Std-only,
-// so it runs under ThreadSanitizer with the core.
+// The core's Doorbell (ringcast/core/doorbell.h) never loses a wake-up: a thread parked through
+// a blocking wait strategy is always woken by a ring that came after it took its epoch, however
+// the two interleave.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <thread>
 #include <vector>
 
-#include "doorbell.h"
 #include "gtest/gtest.h"
+#include "ringcast/core/doorbell.h"
+#include "ringcast/core/wait_strategy.h"
 #include "stress_scale.h"
 #include "stress_support.h"
 
@@ -19,14 +20,16 @@ TEST(DoorbellStressTest, ParkedConsumerIsWokenForEveryRingNeverByItsTimeout) {
   Watchdog watchdog;
   constexpr int kRingers = 3;
   const int64_t per_ringer = Scaled(200'000, 20'000);
-  server::Doorbell doorbell;
+  TimeoutBlocking strategy(kStallTimeout);
+  Doorbell doorbell(strategy);
+  const std::atomic<bool> never_alerted{false};
   std::atomic<int64_t> produced{0};
   std::atomic<int> lost_wakeups{0};
 
   std::thread consumer([&] {
     int64_t consumed = 0;
     while (consumed < kRingers * per_ringer) {
-      const uint64_t epoch = doorbell.Epoch();
+      const int64_t epoch = doorbell.Epoch();
       const int64_t available = produced.load(std::memory_order_acquire);
       if (available > consumed) {
         consumed = available;
@@ -34,7 +37,8 @@ TEST(DoorbellStressTest, ParkedConsumerIsWokenForEveryRingNeverByItsTimeout) {
       }
       // Work published after `epoch` was taken must wake this wait; a timeout with work waiting
       // is a lost wake-up.
-      if (!doorbell.Wait(epoch, kStallTimeout) &&
+      const WaitResult woken = strategy.WaitFor(epoch + 1, doorbell, never_alerted);
+      if (woken.status == WaitStatus::kTimedOut &&
           produced.load(std::memory_order_acquire) > consumed) {
         lost_wakeups.fetch_add(1);
       }
@@ -56,12 +60,14 @@ TEST(DoorbellStressTest, ParkedConsumerIsWokenForEveryRingNeverByItsTimeout) {
   EXPECT_EQ(lost_wakeups.load(), 0);
 }
 
-TEST(DoorbellStressTest, WaitReturnsFalseOnlyWhenNothingRang) {
-  server::Doorbell doorbell;
-  const uint64_t epoch = doorbell.Epoch();
-  EXPECT_FALSE(doorbell.Wait(epoch, std::chrono::milliseconds(1)));
+TEST(DoorbellStressTest, WaitTimesOutOnlyWhenNothingRang) {
+  TimeoutBlocking strategy(std::chrono::milliseconds(1));
+  Doorbell doorbell(strategy);
+  const std::atomic<bool> never_alerted{false};
+  const int64_t epoch = doorbell.Epoch();
+  EXPECT_EQ(strategy.WaitFor(epoch + 1, doorbell, never_alerted).status, WaitStatus::kTimedOut);
   doorbell.Ring();
-  EXPECT_TRUE(doorbell.Wait(epoch, std::chrono::seconds(5)));
+  EXPECT_EQ(strategy.WaitFor(epoch + 1, doorbell, never_alerted).status, WaitStatus::kAvailable);
 }
 
 }  // namespace

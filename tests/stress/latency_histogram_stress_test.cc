@@ -1,13 +1,13 @@
-// The server's LatencyHistogram (server/src/latency_histogram.h): its buckets resolve 1 µs to
-// 10 s, and observations from many threads at once are neither lost nor torn while scrapes read
-// concurrently. Std-only, so it runs under ThreadSanitizer with the core.
+// The server's LatencyHistogram (server/observability/latency_histogram.h): its buckets resolve 1
+// µs to 10 s, and observations from many threads at once are neither lost nor torn while scrapes
+// read concurrently. Std-only, so it runs under ThreadSanitizer with the core.
 #include <atomic>
 #include <cstdint>
 #include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "latency_histogram.h"
+#include "observability/latency_histogram.h"
 #include "stress_scale.h"
 #include "stress_support.h"
 

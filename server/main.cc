@@ -1,0 +1,153 @@
+// ringcastd: the ringcast event server. Configuration comes from flags (or --flagfile); every flag
+// has a production default, so `ringcastd` alone serves on 0.0.0.0:7470.
+//
+// Signals: SIGTERM or SIGINT starts a graceful shutdown (bounded by --shutdown_timeout) and the
+// process exits 0 when it completes; a second signal during shutdown exits at once with 1.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "observability/log.h"
+#include "ringcast/server/server.h"
+
+ABSL_FLAG(std::string, listen, "0.0.0.0:7470",
+          "gRPC listening address (host:port; port 0 picks one)");
+ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9470",
+          "Prometheus /metrics listening address (host:port); empty disables it");
+ABSL_FLAG(uint32_t, default_ring_capacity, 65536,
+          "ring slots (the retention window, in events) of a topic created without a capacity; "
+          "a power of two");
+ABSL_FLAG(uint32_t, max_ring_capacity, 1u << 20,
+          "largest capacity CreateTopic accepts; a power of two (each slot holds one event)");
+ABSL_FLAG(bool, auto_create_topics, true,
+          "create an unknown topic on its first Publish or Subscribe; when false those get "
+          "NOT_FOUND");
+ABSL_FLAG(uint32_t, max_topics, 1024, "most topics the server holds (also bounds metric labels)");
+ABSL_FLAG(absl::Duration, publish_timeout, absl::Seconds(5),
+          "how long a batch waits for room on a full ring before RESOURCE_EXHAUSTED");
+ABSL_FLAG(uint32_t, max_event_bytes, 1u << 20,
+          "largest event: key + payload + header names and values, in bytes (INVALID_ARGUMENT "
+          "above); a request may carry up to 4 such events' worth of bytes");
+ABSL_FLAG(uint32_t, max_publish_streams, 4096,
+          "most open Publish streams (RESOURCE_EXHAUSTED above)");
+ABSL_FLAG(uint32_t, max_batch_events, 512,
+          "events per SubscribeResponse when the subscriber does not ask for a batch size");
+ABSL_FLAG(uint32_t, max_response_bytes, 1u << 20,
+          "a SubscribeResponse is cut before it passes this many bytes (it always holds at least "
+          "one event)");
+ABSL_FLAG(uint64_t, subscriber_queue_bytes, 8u << 20,
+          "bytes of responses queued per subscriber before it counts as slow");
+ABSL_FLAG(uint32_t, max_subscribers_per_topic, 1024,
+          "most live subscriptions per topic (RESOURCE_EXHAUSTED above)");
+ABSL_FLAG(absl::Duration, slow_subscriber_timeout, absl::Seconds(10),
+          "a RELIABLE subscriber that holds up a full ring this long is ended with "
+          "RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, fanout_threads, 1, "threads of the fan-out stage; topics are spread over them");
+ABSL_FLAG(std::string, wait_strategy, "blocking",
+          "how idle fan-out threads wait: blocking (~0% CPU idle), phased (spin, yield, then "
+          "block), yielding or busy_spin (each keeps a core busy)");
+ABSL_FLAG(absl::Duration, keepalive_time, absl::Seconds(30),
+          "interval of the server's HTTP/2 keepalive pings");
+ABSL_FLAG(absl::Duration, keepalive_timeout, absl::Seconds(10),
+          "a connection whose keepalive ping is not answered within this is closed");
+ABSL_FLAG(absl::Duration, keepalive_min_ping_interval, absl::Seconds(10),
+          "clients pinging more often than this are disconnected");
+ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(30),
+          "longest graceful shutdown; what is still open afterwards is cancelled");
+
+namespace {
+
+using ringcast::server::Log;
+using ringcast::server::LogLevel;
+
+absl::StatusOr<ringcast::server::ServerOptions> OptionsFromFlags() {
+  ringcast::server::ServerOptions o;
+  o.listen = absl::GetFlag(FLAGS_listen);
+  o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  o.default_ring_capacity = absl::GetFlag(FLAGS_default_ring_capacity);
+  o.max_ring_capacity = absl::GetFlag(FLAGS_max_ring_capacity);
+  o.auto_create_topics = absl::GetFlag(FLAGS_auto_create_topics);
+  o.max_topics = absl::GetFlag(FLAGS_max_topics);
+  o.publish_timeout = absl::GetFlag(FLAGS_publish_timeout);
+  o.max_event_bytes = absl::GetFlag(FLAGS_max_event_bytes);
+  o.max_publish_streams = absl::GetFlag(FLAGS_max_publish_streams);
+  o.max_batch_events = absl::GetFlag(FLAGS_max_batch_events);
+  o.max_response_bytes = absl::GetFlag(FLAGS_max_response_bytes);
+  o.subscriber_queue_bytes = absl::GetFlag(FLAGS_subscriber_queue_bytes);
+  o.max_subscribers_per_topic = absl::GetFlag(FLAGS_max_subscribers_per_topic);
+  o.slow_subscriber_timeout = absl::GetFlag(FLAGS_slow_subscriber_timeout);
+  o.fanout_threads = absl::GetFlag(FLAGS_fanout_threads);
+  auto strategy = ringcast::server::ParseFanoutWaitStrategy(absl::GetFlag(FLAGS_wait_strategy));
+  if (!strategy.ok()) return strategy.status();
+  o.wait_strategy = *strategy;
+  o.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
+  o.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
+  o.keepalive_min_ping_interval = absl::GetFlag(FLAGS_keepalive_min_ping_interval);
+  o.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
+  return o;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage;
+  // --help lists the server's own flags (defined here), not the libraries'.
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  usage.version_string = [] { return std::string("ringcastd " RINGCAST_VERSION "\n"); };
+  absl::SetFlagsUsageConfig(usage);
+  absl::SetProgramUsageMessage(
+      "ringcast event server.\n\nUsage: ringcastd [--flag=value ...] [--flagfile=FILE]\n\n"
+      "Publishes and fans out events over gRPC (ringcast.v1.EventService, TopicService).");
+  absl::ParseCommandLine(argc, argv);
+
+  absl::StatusOr<ringcast::server::ServerOptions> options = OptionsFromFlags();
+  if (!options.ok()) {
+    std::fprintf(stderr, "ringcastd: %s\n", std::string(options.status().message()).c_str());
+    return 2;
+  }
+
+  // Signals are taken by sigwait below, never by a handler: block them before any thread starts
+  // so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = ringcast::server::Server::Start(*std::move(options));
+  if (!server.ok()) {
+    Log(LogLevel::kError, "ringcastd failed to start",
+        {{"error", std::string(server.status().message())}});
+    return absl::IsInvalidArgument(server.status()) ? 2 : 1;
+  }
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  Log(LogLevel::kInfo, "signal received", {{"signal", strsignal(signal_number)}});
+  std::thread shutdown([&] { (*server)->Shutdown(); });
+  std::thread second_signal([&] {
+    int again = 0;
+    sigwait(&signals, &again);
+    Log(LogLevel::kWarning, "second signal during shutdown: exiting now",
+        {{"signal", strsignal(again)}});
+    _exit(1);
+  });
+  second_signal.detach();
+  shutdown.join();
+  server->reset();
+  return 0;
+}

@@ -1,0 +1,382 @@
+#include "rpc/publish_reactor.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/impl/codegen/proto_utils.h"
+#include "grpcpp/support/time.h"
+#include "ringcast/v1/ringcast.pb.h"
+#include "rpc/event_codec.h"
+#include "rpc/status_util.h"
+
+namespace ringcast::server {
+namespace {
+
+// A client that sends batches without reading the responses gets no more reads past this many
+// unwritten responses: its requests then wait in HTTP/2 flow control, not in server memory.
+constexpr std::size_t kMaxQueuedResponses = 64;
+
+// The rejection reason for a failed topic lookup or auto-creation.
+RejectReason ReasonForTopicError(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kNotFound:
+      return RejectReason::kNotFound;
+    case absl::StatusCode::kResourceExhausted:
+      return RejectReason::kTopicLimit;
+    case absl::StatusCode::kUnavailable:
+      return RejectReason::kShutdown;
+    default:
+      return RejectReason::kInvalid;
+  }
+}
+
+}  // namespace
+
+PublishReactor* PublishReactor::Start(ServerState& state) { return new PublishReactor(state); }
+
+PublishReactor::PublishReactor(ServerState& state)
+    : state_(state), counted_(state.publish_streams.TryAdd(state.options.max_publish_streams)) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!counted_) {
+    finished_ = true;
+    Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat("the server already has ", state.options.max_publish_streams,
+                                     " publish streams open (--max_publish_streams)")));
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> publishers(state_.publishers_mu);
+    state_.publishers.insert(this);
+  }
+  // Read after registering: either the shutdown sweep sees this stream, or this sees the flag.
+  shutting_down_ = state_.shutting_down();
+  if (shutting_down_) {
+    finished_ = true;
+    Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
+    return;
+  }
+  MaybeReadLocked();
+}
+
+PublishReactor::~PublishReactor() {
+  for (const auto& topic : joined_) topic->PublishStreamLeft();
+}
+
+void PublishReactor::OnReadDone(bool ok) {
+  std::lock_guard<std::mutex> lock(mu_);
+  reading_ = false;
+  if (!ok) {
+    read_closed_ = true;  // the client half-closed (or the stream broke)
+  } else if (!finished_ && !cancelled_) {
+    if (state_.publish_latency != nullptr) request_read_nanos_ = MonotonicNanos();
+    HandleRequestLocked();
+    MaybeReadLocked();
+  }
+  MaybeFinishLocked();
+}
+
+absl::string_view PublishReactor::RequestBytesLocked() {
+  // Usually one slice, read in place; a message gRPC delivered in several is copied once.
+  if (read_buffer_.TrySingleSlice(&request_slice_).ok()) {
+    return absl::string_view(reinterpret_cast<const char*>(request_slice_.begin()),
+                             request_slice_.size());
+  }
+  request_copy_.clear();
+  std::vector<grpc::Slice> slices;
+  if (read_buffer_.Dump(&slices).ok()) {
+    for (const grpc::Slice& slice : slices) {
+      request_copy_.append(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    }
+  }
+  return request_copy_;
+}
+
+void PublishReactor::HandleRequestLocked() {
+  if (absl::Status parsed = ParsePublishRequest(RequestBytesLocked(), request_); !parsed.ok()) {
+    // Nothing of it is to be trusted, not even its topic name or batch id.
+    RejectLocked(0, RejectReason::kInvalid, parsed);
+    return;
+  }
+  const uint64_t batch_id = request_.batch_id;
+  if (shutting_down_) {
+    RejectLocked(batch_id, RejectReason::kShutdown,
+                 absl::UnavailableError("server is shutting down; batch not published"));
+    return;
+  }
+  if (absl::Status s = ValidateTopicName(request_.topic); !s.ok()) {
+    RejectLocked(batch_id, RejectReason::kInvalid, s);
+    return;
+  }
+  if (request_.events.empty()) {
+    RejectLocked(batch_id, RejectReason::kInvalid,
+                 absl::InvalidArgumentError("batch has no events"));
+    return;
+  }
+  for (std::size_t i = 0; i < request_.events.size(); ++i) {
+    const EventView& event = request_.events[i];
+    const std::size_t bytes = EventContentBytes(event, request_.HeadersOf(event));
+    if (bytes > state_.options.max_event_bytes) {
+      RejectLocked(batch_id, RejectReason::kTooLarge,
+                   absl::InvalidArgumentError(
+                       absl::StrCat("event ", i, " of the batch has ", bytes,
+                                    " bytes of key, payload and headers; the limit is ",
+                                    state_.options.max_event_bytes, " (--max_event_bytes)")));
+      return;
+    }
+  }
+  if (topic_ == nullptr || topic_->name() != request_.topic || topic_->deleted()) {
+    absl::StatusOr<std::shared_ptr<Topic>> topic = state_.topics.GetOrCreate(request_.topic);
+    if (!topic.ok()) {
+      topic_ = nullptr;
+      RejectLocked(batch_id, ReasonForTopicError(topic.status()), topic.status());
+      return;
+    }
+    topic_ = *std::move(topic);
+  }
+  if (request_.events.size() > topic_->capacity()) {
+    RejectLocked(batch_id, RejectReason::kTooLarge,
+                 absl::InvalidArgumentError(absl::StrCat(
+                     "batch of ", request_.events.size(), " events is larger than topic \"",
+                     topic_->name(), "\"'s ring of ", topic_->capacity(), " slots")));
+    return;
+  }
+  JoinTopicLocked(topic_);
+  TryPublishLocked();
+}
+
+void PublishReactor::TryPublishLocked() {
+  const auto n = static_cast<int64_t>(request_.events.size());
+  for (;;) {
+    if (topic_->deleted()) {
+      parked_ = false;
+      RejectLocked(request_.batch_id, RejectReason::kNotFound,
+                   absl::NotFoundError(absl::StrCat("topic \"", topic_->name(),
+                                                    "\" was deleted; batch not published")));
+      return;
+    }
+    if (topic_->failed()) {
+      parked_ = false;
+      RejectLocked(request_.batch_id, RejectReason::kInternal, topic_->failure());
+      return;
+    }
+    const ClaimResult claim = topic_->TryClaim(n);
+    if (claim.ok()) {
+      const int64_t last = claim.sequence;
+      const int64_t first = last - n + 1;
+      const int64_t publish_time = absl::GetCurrentTimeNanos();
+      const int64_t accepted = MonotonicNanos();
+      for (int64_t i = 0; i < n; ++i) {
+        EventSlot& slot = topic_->slot(first + i);
+        const EventView& event = request_.events[static_cast<std::size_t>(i)];
+        EncodeFramedEvent(event, request_.HeadersOf(event), static_cast<uint64_t>(first + i),
+                          publish_time, slot.framed);
+        slot.accepted_nanos = accepted;
+      }
+      topic_->Publish(first, last);
+      TopicCounters& counters = topic_->counters();
+      counters.events_published.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+      counters.batches_published.fetch_add(1, std::memory_order_relaxed);
+      if (parked_) {
+        parked_ = false;
+        counters.publish_blocked_nanos.fetch_add(
+            static_cast<uint64_t>(absl::ToInt64Nanoseconds(absl::Now() - park_started_)),
+            std::memory_order_relaxed);
+      }
+      RespondLocked(request_.batch_id, absl::OkStatus(), first, static_cast<uint32_t>(n));
+      return;
+    }
+    const absl::Time now = absl::Now();
+    if (!parked_) {
+      parked_ = true;
+      park_started_ = now;
+      park_deadline_ = now + state_.options.publish_timeout;
+    } else if (now >= park_deadline_) {
+      parked_ = false;
+      topic_->counters().publish_blocked_nanos.fetch_add(
+          static_cast<uint64_t>(absl::ToInt64Nanoseconds(now - park_started_)),
+          std::memory_order_relaxed);
+      RejectLocked(request_.batch_id, RejectReason::kBackpressure,
+                   absl::ResourceExhaustedError(absl::StrCat(
+                       "topic \"", topic_->name(), "\" stayed full for ",
+                       absl::FormatDuration(state_.options.publish_timeout),
+                       " (--publish_timeout): its subscribers are not keeping up; batch not "
+                       "published")));
+      return;
+    }
+    // Park, then look again: room that freed before the waiter was added wakes nobody.
+    topic_->AddWaiter(this);
+    if (!topic_->HasRoomFor(n) && !topic_->deleted() && !topic_->failed()) {
+      ParkLocked();
+      return;
+    }
+    topic_->RemoveWaiter(this);
+    woken_.store(false, std::memory_order_seq_cst);
+  }
+}
+
+void PublishReactor::ParkLocked() {
+  alarm_ = std::make_unique<grpc::Alarm>();
+  alarm_->Set(absl::ToChronoTime(park_deadline_), [this](bool fired) { OnAlarm(fired); });
+  // seq_cst store then load, against WakeForRoom's seq_cst store of woken_ then load of the
+  // alarm: either it sees the alarm and cancels it, or this sees woken_ and cancels it here.
+  armed_alarm_.store(alarm_.get(), std::memory_order_seq_cst);
+  if (woken_.load(std::memory_order_seq_cst)) alarm_->Cancel();
+}
+
+void PublishReactor::WakeForRoom() {
+  woken_.store(true, std::memory_order_seq_cst);
+  // The alarm cannot be destroyed meanwhile: OnAlarm first removes this waiter, which waits for
+  // the topic's waiter lock that our caller holds.
+  if (grpc::Alarm* alarm = armed_alarm_.load(std::memory_order_seq_cst)) alarm->Cancel();
+}
+
+void PublishReactor::OnAlarm(bool /*fired*/) {
+  // Runs on a gRPC executor thread, whether the deadline passed or the alarm was cancelled.
+  std::lock_guard<std::mutex> lock(mu_);
+  topic_->RemoveWaiter(this);
+  armed_alarm_.store(nullptr, std::memory_order_seq_cst);
+  alarm_.reset();  // safe inside its own callback: gRPC keeps the alarm's state until we return
+  woken_.store(false, std::memory_order_seq_cst);
+  if (cancelled_) {
+    parked_ = false;  // the client is gone: the batch is neither published nor answered
+  } else {
+    TryPublishLocked();
+    MaybeReadLocked();
+  }
+  MaybeFinishLocked();
+}
+
+void PublishReactor::RespondLocked(uint64_t batch_id, const absl::Status& status, int64_t first,
+                                   uint32_t count) {
+  v1::PublishResponse response;
+  response.set_batch_id(batch_id);
+  if (status.ok()) {
+    response.mutable_ack()->set_first_sequence(static_cast<uint64_t>(first));
+    response.mutable_ack()->set_count(count);
+  } else {
+    response.mutable_error()->set_code(static_cast<int32_t>(status.code()));
+    response.mutable_error()->set_message(std::string(status.message()));
+  }
+  grpc::ByteBuffer buffer;
+  bool own_buffer = false;
+  const grpc::Status serialized =
+      grpc::SerializationTraits<v1::PublishResponse>::Serialize(response, &buffer, &own_buffer);
+  if (!serialized.ok()) {
+    // Cannot happen for a well-formed message; end the stream rather than break the ordering.
+    cancelled_ = true;
+    final_status_ = grpc::Status(grpc::StatusCode::INTERNAL, "could not encode a response");
+    return;
+  }
+  responses_.push_back(Response{std::move(buffer), request_read_nanos_});
+  if (!writing_ && !finished_) StartWriteLocked();
+}
+
+void PublishReactor::RejectLocked(uint64_t batch_id, RejectReason reason,
+                                  const absl::Status& status) {
+  std::shared_ptr<Topic> topic = topic_;
+  if (topic == nullptr || topic->name() != request_.topic) {
+    absl::StatusOr<std::shared_ptr<Topic>> found = state_.topics.Get(request_.topic);
+    topic = found.ok() ? *std::move(found) : nullptr;
+  }
+  RejectCounters& counters = topic != nullptr && !topic->deleted() ? topic->counters().rejected
+                                                                   : state_.rejected_without_topic;
+  counters.Add(reason);
+  RespondLocked(batch_id, status, 0, 0);
+}
+
+void PublishReactor::StartWriteLocked() {
+  writing_ = true;
+  Response& response = responses_.front();
+  if (state_.publish_latency != nullptr) {
+    state_.publish_latency->Observe(MonotonicNanos() - response.read_nanos);
+  }
+  StartWrite(&response.buffer);
+}
+
+void PublishReactor::OnWriteDone(bool ok) {
+  std::lock_guard<std::mutex> lock(mu_);
+  writing_ = false;
+  responses_.pop_front();
+  if (!ok) {
+    // The client is gone; nothing more can be answered.
+    responses_.clear();
+    cancelled_ = true;
+    read_closed_ = true;
+    if (parked_ && alarm_ != nullptr) alarm_->Cancel();
+  } else if (!responses_.empty() && !finished_) {
+    StartWriteLocked();
+  }
+  MaybeReadLocked();
+  MaybeFinishLocked();
+}
+
+void PublishReactor::OnCancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+  read_closed_ = true;
+  if (parked_ && alarm_ != nullptr) alarm_->Cancel();  // OnAlarm then finishes
+  MaybeFinishLocked();
+}
+
+void PublishReactor::BeginShutdown() {
+  std::lock_guard<std::mutex> lock(mu_);
+  shutting_down_ = true;
+  MaybeFinishLocked();
+}
+
+void PublishReactor::MaybeReadLocked() {
+  if (reading_ || read_closed_ || finished_ || parked_ || shutting_down_ || cancelled_) return;
+  if (responses_.size() >= kMaxQueuedResponses) return;  // resumed by OnWriteDone
+  reading_ = true;
+  StartRead(&read_buffer_);
+}
+
+void PublishReactor::MaybeFinishLocked() {
+  if (finished_ || parked_) return;
+  if (cancelled_) {
+    if (writing_) return;  // wait for the write to come back before finishing
+    finished_ = true;
+    Finish(final_status_.ok() ? grpc::Status(grpc::StatusCode::CANCELLED, "publish stream ended")
+                              : final_status_);
+    return;
+  }
+  if (!(read_closed_ || shutting_down_) || !responses_.empty()) return;
+  finished_ = true;
+  Finish(shutting_down_ ? grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down")
+                        : grpc::Status::OK);
+}
+
+void PublishReactor::JoinTopicLocked(const std::shared_ptr<Topic>& topic) {
+  if (std::find(joined_.begin(), joined_.end(), topic) != joined_.end()) return;
+  // Let go of deleted topics (and their rings) the stream no longer uses.
+  joined_.erase(std::remove_if(joined_.begin(), joined_.end(),
+                               [](const auto& t) {
+                                 if (!t->deleted()) return false;
+                                 t->PublishStreamLeft();
+                                 return true;
+                               }),
+                joined_.end());
+  topic->PublishStreamJoined();
+  joined_.push_back(topic);
+}
+
+void PublishReactor::OnDone() {
+  {
+    // Wait out any reaction still holding the lock after it called Finish.
+    std::lock_guard<std::mutex> lock(mu_);
+  }
+  if (counted_) {
+    {
+      std::lock_guard<std::mutex> publishers(state_.publishers_mu);
+      state_.publishers.erase(this);
+    }
+    state_.publish_streams.Remove();
+  }
+  delete this;
+}
+
+}  // namespace ringcast::server

@@ -1,0 +1,154 @@
+#include "ringcast/server/server.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "observability/log.h"
+#include "observability/metrics.h"
+#include "rpc/publish_reactor.h"
+#include "rpc/server_state.h"
+#include "rpc/services.h"
+
+namespace ringcast::server {
+
+class ServerImpl {
+ public:
+  explicit ServerImpl(ServerOptions options)
+      : state_(std::move(options)), events_(state_), topics_(state_) {}
+
+  absl::Status Start() {
+    const ServerOptions& o = state_.options;
+    if (absl::Status s = StartMetrics(); !s.ok()) return s;
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(o.listen, grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(&events_);
+    builder.RegisterService(&topics_);
+    builder.SetMaxReceiveMessageSize(o.MaxReceiveMessageBytes());
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, Millis(o.keepalive_time));
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Millis(o.keepalive_timeout));
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                               Millis(o.keepalive_min_ping_interval));
+    server_ = builder.BuildAndStart();
+    if (server_ == nullptr || port_ == 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", o.listen));
+    }
+    server_->GetHealthCheckService()->SetServingStatus(true);
+    Log(LogLevel::kInfo, "ringcastd serving",
+        {{"listen", o.listen},
+         {"port", port_},
+         {"fanout_threads", o.fanout_threads},
+         {"wait_strategy", FanoutWaitStrategyName(o.wait_strategy)},
+         {"default_ring_capacity", o.default_ring_capacity},
+         {"auto_create_topics", o.auto_create_topics},
+         {"metrics_listen", o.metrics_listen},
+         {"metrics_port", metrics_port()}});
+    return absl::OkStatus();
+  }
+
+  int port() const { return port_; }
+
+  int metrics_port() const { return metrics_ == nullptr ? 0 : metrics_->port(); }
+
+  void Shutdown() {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (shutdown_started_) {
+        cv_.wait(lock, [&] { return shutdown_done_; });
+        return;
+      }
+      shutdown_started_ = true;
+    }
+    const absl::Time deadline = absl::Now() + state_.options.shutdown_timeout;
+    Log(LogLevel::kInfo, "shutdown started",
+        {{"timeout", absl::FormatDuration(state_.options.shutdown_timeout)},
+         {"publish_streams", static_cast<uint64_t>(state_.publish_streams.count())},
+         {"subscriptions", static_cast<uint64_t>(state_.subscriptions.count())}});
+    server_->GetHealthCheckService()->SetServingStatus(false);
+    state_.shutting_down_flag.store(true, std::memory_order_release);  // see shutting_down()
+    {
+      std::lock_guard<std::mutex> lock(state_.publishers_mu);
+      for (PublishReactor* publisher : state_.publishers) publisher->BeginShutdown();
+    }
+    const bool publishes_done = state_.publish_streams.WaitForZero(deadline);
+    // Publishing has stopped: every subscriber can now be sent everything there is.
+    state_.topics.BeginDrainAll();
+    const bool drained = state_.subscriptions.WaitForZero(deadline);
+    // Cancels whatever is left once the deadline passes.
+    server_->Shutdown(absl::ToChronoTime(deadline));
+    server_->Wait();
+    state_.topics.StopStages();
+    Log(LogLevel::kInfo, "shutdown complete",
+        {{"publishes_finished", publishes_done}, {"subscribers_drained", drained}});
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shutdown_done_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return shutdown_done_; });
+  }
+
+ private:
+  // Serves /metrics on --metrics_listen, unless it is empty.
+  absl::Status StartMetrics() {
+    if (state_.options.metrics_listen.empty()) return absl::OkStatus();
+    absl::StatusOr<std::unique_ptr<MetricsEndpoint>> metrics = MetricsEndpoint::Start(
+        state_.options.metrics_listen,
+        MetricsSources{.topics = state_.topics,
+                       .publish_streams = state_.publish_streams,
+                       .rejected_without_topic = state_.rejected_without_topic,
+                       .publish_latency = state_.publish_latency.get()});
+    if (!metrics.ok()) return metrics.status();
+    metrics_ = *std::move(metrics);
+    return absl::OkStatus();
+  }
+
+  static int Millis(absl::Duration d) {
+    return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
+  }
+
+  ServerState state_;
+  EventServiceImpl events_;
+  TopicServiceImpl topics_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  // Declared after state_, so it stops serving before what it reads is destroyed.
+  std::unique_ptr<MetricsEndpoint> metrics_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool shutdown_started_ = false;  // guarded by mu_
+  bool shutdown_done_ = false;     // guarded by mu_
+};
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
+  if (absl::Status s = ValidateOptions(options); !s.ok()) return s;
+  auto impl = std::make_unique<ServerImpl>(std::move(options));
+  if (absl::Status s = impl->Start(); !s.ok()) return s;
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<ServerImpl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() { impl_->Shutdown(); }
+
+int Server::port() const { return impl_->port(); }
+int Server::metrics_port() const { return impl_->metrics_port(); }
+
+void Server::Shutdown() { impl_->Shutdown(); }
+
+void Server::Wait() { impl_->Wait(); }
+
+}  // namespace ringcast::server

@@ -1,0 +1,252 @@
+// Topic: one ring of events (a multi-producer disruptor), the pipeline of stages that consumes it,
+// its subscribers and its figures.
+//
+// Pipeline. A topic's stages run in order as one step of the agent runner that owns the topic
+// (DoWork): today the fan-out stage alone, over the producers' cursor; a stage added in front of
+// it (a journal) becomes its upstream, and the fan-out then releases only what that stage
+// finished.
+//
+// Ring and retention. The ring has 2 x capacity slots. The fan-out stage keeps the producers'
+// gating sequence (`gate_`) at least `capacity` events behind its live position and behind every
+// RELIABLE subscriber, so the newest `capacity` published events (the retention window) and
+// everything a RELIABLE subscriber still needs are never overwritten. Subscribers that start
+// behind the live position are served from those retained slots by the fan-out stage itself: no
+// reader outside the disruptor protocol ever touches a slot.
+//
+// Threads:
+//  * Publishers (any thread): TryClaim, slot, Publish, AddWaiter/RemoveWaiter, HasRoomFor.
+//  * Subscribers' handlers (any thread): Register.
+//  * The owning agent runner's thread: DoWork, and the stage-only methods below.
+//  * Anyone: Describe, name, capacity, the lifecycle flags, counters.
+//
+// Memory ordering: slots follow the sequencer's protocol (a publisher writes between TryClaim and
+// Publish; stages read what their barrier released). Registration and the gate move together
+// under mu_: Register validates a start position against the gate and queues the subscriber; the
+// fan-out stage takes queued subscribers into account before it raises the gate in the same
+// critical section, so a registered start slot can never be overwritten.
+//
+// Lock order: mu_, then directory_mu_. waiters_mu_ is never held with another of them.
+#ifndef RINGCAST_SERVER_TOPIC_TOPIC_H_
+#define RINGCAST_SERVER_TOPIC_TOPIC_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "observability/latency_histogram.h"
+#include "observability/reject_reason.h"
+#include "ringcast/core/doorbell.h"
+#include "ringcast/core/sequence.h"
+#include "topic/event_slot.h"
+#include "topic/fanout_stage.h"
+#include "topic/outbound_queue.h"
+
+namespace ringcast::server {
+
+// A publisher parked on a full ring. WakeForRoom is called once after it was added, from the
+// stage thread or a deleting thread, when the ring may have room again (or the topic is gone).
+class PublishWaiter {
+ public:
+  virtual void WakeForRoom() = 0;
+
+ protected:
+  ~PublishWaiter() = default;
+};
+
+struct StartPosition {
+  enum class Kind { kLatest, kEarliest, kSequence };
+  Kind kind = Kind::kLatest;
+  uint64_t sequence = 0;  // kSequence only
+};
+
+// Per-topic counters, for Topic figures and metrics. Publisher-side counters are added once per
+// batch; stage counters are written by the stage thread alone, once per step.
+struct TopicCounters {
+  RejectCounters rejected;
+  std::atomic<uint64_t> events_published{0};
+  std::atomic<uint64_t> batches_published{0};
+  std::atomic<uint64_t> events_delivered{0};
+  std::atomic<uint64_t> events_skipped{0};
+  std::atomic<uint64_t> slow_subscriber_disconnects{0};
+  std::atomic<uint64_t> publish_blocked_nanos{0};
+  std::atomic<uint64_t> stage_failures{0};
+};
+
+// A topic's live figures (the wire contract's Topic message, without the wire).
+struct TopicInfo {
+  std::string name;
+  uint32_t capacity = 0;
+  int64_t next_sequence = 0;
+  int64_t oldest_sequence = 0;
+  uint32_t subscribers = 0;
+  uint32_t publish_streams = 0;
+  double backpressure_ratio = 0;
+};
+
+struct TopicSettings {
+  uint32_t capacity = 65536;  // a power of two, at most 2^29
+  FanoutSettings fanout;
+  bool latency_metrics = true;  // keep a delivery-latency histogram
+  EventRunFactory run_factory = MakeHeapEventRun;
+};
+
+class Topic {
+ public:
+  // `doorbell` belongs to the agent runner that will run DoWork.
+  Topic(std::string name, TopicSettings settings, Doorbell& doorbell);
+  Topic(const Topic&) = delete;
+  Topic& operator=(const Topic&) = delete;
+  ~Topic();
+
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  [[nodiscard]] uint32_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] Doorbell& doorbell() const noexcept { return doorbell_; }
+
+  // ---- Publishers ----
+
+  // Claims n consecutive slots, or reports why not; never waits.
+  [[nodiscard]] ClaimResult TryClaim(int64_t n) noexcept { return sequencer_.TryNext(n); }
+  [[nodiscard]] EventSlot& slot(int64_t sequence) noexcept { return ring_.Get(sequence); }
+  // Makes first..last visible to the pipeline as one unit, and wakes it if anyone waits for them:
+  // when the topic has subscribers, or when lazy_release_events_ events wait past the fan-out
+  // position. A topic without subscribers is released in bulk (or on the runner's periodic
+  // cycle), not woken for every batch: ingest alone costs no thread hand-off per batch.
+  void Publish(int64_t first, int64_t last) noexcept;
+  // True if a claim of n slots would succeed now (approximate while others publish).
+  [[nodiscard]] bool HasRoomFor(int64_t n) const noexcept;
+
+  // Parks `waiter` until the ring may have room. After AddWaiter, check HasRoomFor again: room
+  // that freed before the add does not wake the waiter.
+  void AddWaiter(PublishWaiter* waiter);
+  // False if the waiter was already woken (or never added).
+  bool RemoveWaiter(PublishWaiter* waiter);
+  // Wakes every parked publisher (stage thread after raising the gate; deletion; failure).
+  void WakeWaiters();
+
+  void PublishStreamJoined() noexcept { publish_streams_.fetch_add(1, std::memory_order_relaxed); }
+  void PublishStreamLeft() noexcept { publish_streams_.fetch_sub(1, std::memory_order_relaxed); }
+
+  // ---- Subscribers ----
+
+  // Queues `queue` for the fan-out stage, starting at `start`, and returns that start.
+  // NOT_FOUND if the topic was deleted, OUT_OF_RANGE for a sequence outside the retained range,
+  // RESOURCE_EXHAUSTED beyond `max_subscribers`, UNAVAILABLE while the server drains, INTERNAL
+  // if the topic failed.
+  absl::StatusOr<int64_t> Register(std::shared_ptr<OutboundQueue> queue,
+                                   const SubscriberSettings& settings, const StartPosition& start,
+                                   uint32_t max_subscribers);
+
+  // ---- The pipeline (the owning agent runner's thread) ----
+
+  // Runs each stage once, upstream first. Returns the work done.
+  int DoWork() { return fanout_.DoWork(); }
+  // True once the deleted topic's pipeline has ended every stream: it needs no more steps.
+  [[nodiscard]] bool Finished() const noexcept { return fanout_.Finished(); }
+
+  // ---- Figures ----
+
+  // The sequence the next published event will get.
+  [[nodiscard]] int64_t NextSequence() const noexcept;
+  [[nodiscard]] TopicInfo Describe() const;
+  // Claimed events the fan-out stage has not yet released, 0..capacity.
+  [[nodiscard]] int64_t Occupancy() const noexcept;
+  // True while a publisher is parked on this topic or the ring is full.
+  [[nodiscard]] bool PublishersBlocked() const noexcept {
+    return waiter_count_.load(std::memory_order_relaxed) > 0 || Occupancy() >= capacity_;
+  }
+  [[nodiscard]] uint32_t subscriber_count() const noexcept {
+    return subscriber_count_.load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] TopicCounters& counters() noexcept { return counters_; }
+  [[nodiscard]] const TopicCounters& counters() const noexcept { return counters_; }
+  // Null when metrics are off.
+  [[nodiscard]] const std::shared_ptr<LatencyHistogram>& delivery_latency() const noexcept {
+    return delivery_latency_;
+  }
+  // Events published but not yet handed to the transport for the subscriber furthest behind (0
+  // without subscribers). Takes the directory lock: for scrapes, not the hot path.
+  [[nodiscard]] int64_t SubscriberLagMax() const;
+
+  // ---- Lifecycle ----
+
+  // The topic is gone: registrations fail with NOT_FOUND; the fan-out stage ends subscribers with
+  // NOT_FOUND and wakes parked publishers.
+  void MarkDeleted();
+  [[nodiscard]] bool deleted() const noexcept { return deleted_.load(std::memory_order_acquire); }
+  // The server is shutting down: registrations fail with UNAVAILABLE; the fan-out stage ends each
+  // subscriber with UNAVAILABLE once it has been offered everything published.
+  void BeginDrain();
+  [[nodiscard]] bool draining() const noexcept { return draining_.load(std::memory_order_acquire); }
+  // OK, or INTERNAL saying why a stage of this topic failed: publishes and registrations are
+  // refused with it.
+  [[nodiscard]] absl::Status failure() const;
+  [[nodiscard]] bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
+
+ private:
+  friend class FanoutStage;  // the stage-only methods below
+
+  // Stage thread: takes queued registrations into `subscribers`, then stores the new gate,
+  // together. `gate_candidate` accounts for the registered subscribers; queued ones lower it if
+  // needed. The gate never moves back. Returns the gate now in force.
+  int64_t AdvanceGateAndAbsorb(int64_t gate_candidate, std::vector<FanoutSubscriber>& subscribers);
+  // Stage thread: `queue` left; call before letting go of it.
+  void SubscriberLeft(const OutboundQueue* queue);
+  // Stage thread, after raising the gate: wakes publishers if any are parked.
+  void WakeWaitersIfAny();
+  // Stage thread: a stage failed; registrations and publishes are refused from now on.
+  void MarkFailed(absl::Status status);
+  [[nodiscard]] bool has_pending_registrations() const noexcept {
+    return registrations_pending_.load(std::memory_order_acquire);
+  }
+  [[nodiscard]] TopicSequencer& sequencer() noexcept { return sequencer_; }
+  [[nodiscard]] const EventRunFactory& run_factory() const noexcept { return run_factory_; }
+  int64_t PublishedHigh() const noexcept;
+
+  // At most this many events past the fan-out position before a publisher wakes the pipeline of a
+  // topic without subscribers. Bounded so that figures reading the published range
+  // (next_sequence) scan few slots.
+  static constexpr int64_t kMaxLazyReleaseEvents = 8192;
+
+  const std::string name_;
+  const uint32_t capacity_;
+  Doorbell& doorbell_;
+  TopicRing ring_;
+  TopicSequencer sequencer_;
+  Sequence gate_;  // producers' gating sequence; written by the fan-out stage under mu_
+  const int64_t lazy_release_events_;  // min(capacity / 8, kMaxLazyReleaseEvents)
+  const EventRunFactory run_factory_;
+
+  mutable std::mutex mu_;                  // registrations, gate moves, lifecycle
+  std::vector<FanoutSubscriber> pending_;  // guarded by mu_
+  std::atomic<bool> registrations_pending_{false};
+  absl::Status failure_;  // guarded by mu_
+
+  std::mutex waiters_mu_;
+  std::vector<PublishWaiter*> waiters_;  // guarded by waiters_mu_
+  std::atomic<int> waiter_count_{0};
+
+  std::atomic<bool> deleted_{false};
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> failed_{false};
+  std::atomic<uint32_t> subscriber_count_{0};
+  std::atomic<uint32_t> publish_streams_{0};
+  TopicCounters counters_;
+  const std::shared_ptr<LatencyHistogram> delivery_latency_;
+
+  // Every registered subscriber's queue, for the lag figure. Added by Register, removed by the
+  // stage (SubscriberLeft) before it lets go of the queue, which keeps it alive till then.
+  mutable std::mutex directory_mu_;
+  absl::flat_hash_set<const OutboundQueue*> directory_;  // guarded by directory_mu_
+
+  FanoutStage fanout_;  // last: it reads the members above from its constructor on
+};
+
+}  // namespace ringcast::server
+
+#endif  // RINGCAST_SERVER_TOPIC_TOPIC_H_

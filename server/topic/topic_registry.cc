@@ -1,0 +1,138 @@
+#include "topic/topic_registry.h"
+
+#include <algorithm>
+#include <bit>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "observability/log.h"
+
+namespace ringcast::server {
+
+absl::Status ValidateTopicName(absl::string_view name) {
+  constexpr std::size_t kMaxTopicNameBytes = 249;
+  if (name.empty()) return absl::InvalidArgumentError("topic name is empty");
+  if (name.size() > kMaxTopicNameBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("topic name is ", name.size(), " bytes long; the limit is 249"));
+  }
+  for (const char c : name) {
+    const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    if (!allowed) {
+      return absl::InvalidArgumentError(absl::StrCat("topic name \"", absl::CHexEscape(name),
+                                                     "\" has a character outside [A-Za-z0-9._-]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+TopicRegistry::TopicRegistry(const ServerOptions& options, EventRunFactory run_factory)
+    : options_(options),
+      run_factory_(std::move(run_factory)),
+      stages_(options.fanout_threads, options.wait_strategy) {}
+
+TopicRegistry::~TopicRegistry() { StopStages(); }
+
+void TopicRegistry::StopStages() { stages_.Stop(); }
+
+absl::StatusOr<std::shared_ptr<Topic>> TopicRegistry::Create(absl::string_view name,
+                                                             uint32_t capacity) {
+  if (absl::Status s = ValidateTopicName(name); !s.ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (topics_.contains(name)) {
+    return absl::AlreadyExistsError(absl::StrCat("topic \"", name, "\" already exists"));
+  }
+  return CreateLocked(name, capacity);
+}
+
+absl::StatusOr<std::shared_ptr<Topic>> TopicRegistry::CreateLocked(absl::string_view name,
+                                                                   uint32_t capacity) {
+  if (draining_) return absl::UnavailableError("server is shutting down");
+  if (capacity == 0) capacity = options_.default_ring_capacity;
+  if (!std::has_single_bit(capacity)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("capacity ", capacity, " is not a power of two"));
+  }
+  if (capacity > options_.max_ring_capacity) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("capacity ", capacity, " is above this server's limit of ",
+                     options_.max_ring_capacity, " (--max_ring_capacity)"));
+  }
+  if (topics_.size() >= options_.max_topics) {
+    return absl::ResourceExhaustedError(absl::StrCat("the server already has ", topics_.size(),
+                                                     " topics (--max_topics); delete one first"));
+  }
+  const TopicSettings settings{
+      .capacity = capacity,
+      .fanout = {.slow_subscriber_timeout = options_.slow_subscriber_timeout},
+      .latency_metrics = !options_.metrics_listen.empty(),
+      .run_factory = run_factory_};
+  std::shared_ptr<Topic> topic = stages_.Adopt([&](Doorbell& doorbell) {
+    return std::make_shared<Topic>(std::string(name), settings, doorbell);
+  });
+  topics_.emplace(std::string(name), topic);
+  Log(LogLevel::kInfo, "topic created", {{"topic", name}, {"capacity", capacity}});
+  return topic;
+}
+
+absl::StatusOr<std::shared_ptr<Topic>> TopicRegistry::Get(absl::string_view name) const {
+  if (absl::Status s = ValidateTopicName(name); !s.ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto it = topics_.find(name);
+  if (it == topics_.end()) {
+    return absl::NotFoundError(absl::StrCat("topic \"", name, "\" does not exist"));
+  }
+  return it->second;
+}
+
+absl::StatusOr<std::shared_ptr<Topic>> TopicRegistry::GetOrCreate(absl::string_view name) {
+  if (absl::Status s = ValidateTopicName(name); !s.ok()) return s;
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto it = topics_.find(name);
+  if (it != topics_.end()) return it->second;
+  if (!options_.auto_create_topics) {
+    return absl::NotFoundError(absl::StrCat("topic \"", name,
+                                            "\" does not exist and this server does not create "
+                                            "topics on first use (--auto_create_topics=false)"));
+  }
+  return CreateLocked(name, 0);
+}
+
+absl::Status TopicRegistry::Delete(absl::string_view name) {
+  if (absl::Status s = ValidateTopicName(name); !s.ok()) return s;
+  std::shared_ptr<Topic> topic;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto it = topics_.find(name);
+    if (it == topics_.end()) {
+      return absl::NotFoundError(absl::StrCat("topic \"", name, "\" does not exist"));
+    }
+    topic = std::move(it->second);
+    topics_.erase(it);
+  }
+  topic->MarkDeleted();
+  Log(LogLevel::kInfo, "topic deleted", {{"topic", name}});
+  return absl::OkStatus();
+}
+
+std::vector<std::shared_ptr<Topic>> TopicRegistry::List() const {
+  std::vector<std::shared_ptr<Topic>> topics;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    topics.reserve(topics_.size());
+    for (const auto& [name, topic] : topics_) topics.push_back(topic);
+  }
+  std::sort(topics.begin(), topics.end(),
+            [](const auto& a, const auto& b) { return a->name() < b->name(); });
+  return topics;
+}
+
+void TopicRegistry::BeginDrainAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  draining_ = true;
+  for (const auto& [name, topic] : topics_) topic->BeginDrain();
+}
+
+}  // namespace ringcast::server

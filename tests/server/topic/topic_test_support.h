@@ -1,0 +1,217 @@
+// Test doubles for the topic component: an outbound queue that checks what it is offered, and a
+// publisher that writes each event's own sequence into its slot. No gRPC: these tests run under
+// ThreadSanitizer.
+#ifndef RINGCAST_TESTS_SERVER_TOPIC_TOPIC_TEST_SUPPORT_H_
+#define RINGCAST_TESTS_SERVER_TOPIC_TOPIC_TEST_SUPPORT_H_
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <limits>
+#include <mutex>
+#include <new>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "ringcast/core/doorbell.h"
+#include "topic/outbound_queue.h"
+#include "topic/topic.h"
+
+namespace ringcast::server::testing {
+
+// Claims n slots of `topic`, writes each event as its own sequence (8 bytes) and publishes them
+// as one batch. False if the ring had no room.
+inline bool TryPublish(Topic& topic, int64_t n) {
+  const ClaimResult claim = topic.TryClaim(n);
+  if (!claim.ok()) return false;
+  const int64_t first = claim.sequence - n + 1;
+  for (int64_t s = first; s <= claim.sequence; ++s) {
+    EventSlot& slot = topic.slot(s);
+    slot.framed.assign(reinterpret_cast<const char*>(&s), sizeof(s));
+    slot.accepted_nanos = MonotonicNanos();
+  }
+  topic.Publish(first, claim.sequence);
+  return true;
+}
+
+// An outbound queue that holds at most `capacity` responses until the test drains them (a
+// subscriber reading at whatever pace the test sets) and checks, as each response is offered,
+// that it carries exactly the next events: no gap (unless reported as skipped), no duplicate,
+// the bytes of the right events.
+//
+// Thread safety: the OutboundQueue methods from the topic's stage thread; Drain, counters and
+// Set* from any thread.
+class CheckingQueue final : public OutboundQueue {
+ public:
+  explicit CheckingQueue(Doorbell& doorbell, std::size_t capacity = 1u << 20)
+      : doorbell_(doorbell), capacity_(capacity) {}
+
+  // Where the first response must start: the start sequence Register returned. The stage may
+  // offer before the test learns it; then the first response is checked against it here.
+  void ExpectFrom(int64_t sequence) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (first_ < 0) {
+      next_expected_ = sequence;
+    } else if (first_ != sequence) {
+      absl::StrAppend(&errors_, "the first response starts at ", first_, ", not at ", sequence,
+                      "\n");
+    }
+    first_ = sequence;
+  }
+
+  OfferResult Offer(OutboundResponse& response) override {
+    std::function<void()> hook;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (closed_.load(std::memory_order_relaxed)) return OfferResult::kClosed;
+      if (throw_on_offer_) throw std::bad_alloc();
+      if (queued_ >= capacity_) {
+        wake_on_drain_ = true;
+        return OfferResult::kFull;
+      }
+      Check(response);
+      ++queued_;
+      last_sent_ = response.last_sequence;
+      set_sent_through(response.last_sequence);
+      hook = std::exchange(on_next_offer_, nullptr);
+    }
+    if (hook) hook();
+    return OfferResult::kAccepted;
+  }
+
+  void FinishNow(const absl::Status& status) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    queued_ = 0;
+    FinishLocked(status);
+  }
+
+  void FinishWhenDrained(const absl::Status& status) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (finished_ || pending_finish_) return;
+    if (queued_ == 0) {
+      FinishLocked(status);
+    } else {
+      pending_finish_ = status;
+      closed_.store(true, std::memory_order_release);
+    }
+  }
+
+  bool closed() const noexcept override { return closed_.load(std::memory_order_acquire); }
+
+  int64_t last_sent_sequence() const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return last_sent_;
+  }
+
+  // The subscriber reads up to `n` queued responses (a write completing each).
+  void Drain(std::size_t n = std::numeric_limits<std::size_t>::max()) {
+    bool wake = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const std::size_t taken = std::min(n, queued_);
+      queued_ -= taken;
+      if (taken > 0 && queued_ == 0 && pending_finish_) FinishLocked(*pending_finish_);
+      wake = std::exchange(wake_on_drain_, false);
+    }
+    if (wake) doorbell_.Ring();
+  }
+
+  // The subscriber goes away (a cancelled stream).
+  void Cancel() { FinishNow(absl::CancelledError("subscriber cancelled")); }
+
+  // The next accepted offer runs `hook` on the stage thread, after it was accepted.
+  void OnNextOffer(std::function<void()> hook) {
+    std::lock_guard<std::mutex> lock(mu_);
+    on_next_offer_ = std::move(hook);
+  }
+  void ThrowOnOffer() {
+    std::lock_guard<std::mutex> lock(mu_);
+    throw_on_offer_ = true;
+  }
+
+  [[nodiscard]] int64_t received() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return received_;
+  }
+  [[nodiscard]] uint64_t skipped() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return skipped_;
+  }
+  [[nodiscard]] int64_t next_expected() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return next_expected_;
+  }
+  // Empty while the stream goes on, then how it ended.
+  [[nodiscard]] std::optional<absl::Status> final_status() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return final_status_;
+  }
+  // Every inconsistency seen, one per line; empty when all was well.
+  [[nodiscard]] std::string errors() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return errors_;
+  }
+
+ private:
+  void Check(const OutboundResponse& r) {
+    if (first_ < 0) {  // offered before ExpectFrom: this response sets the start
+      first_ = r.first_sequence - static_cast<int64_t>(r.skipped);
+      next_expected_ = first_;
+    }
+    if (r.first_sequence != next_expected_ + static_cast<int64_t>(r.skipped)) {
+      absl::StrAppend(&errors_, "response starts at ", r.first_sequence, " after ", r.skipped,
+                      " skipped; expected ", next_expected_, "\n");
+    }
+    const int64_t events = r.last_sequence - r.first_sequence + 1;
+    if (events < 1 || r.bytes() != static_cast<std::size_t>(events) * sizeof(int64_t)) {
+      absl::StrAppend(&errors_, "response ", r.first_sequence, "..", r.last_sequence, " holds ",
+                      r.bytes(), " bytes\n");
+    } else {
+      for (int64_t i = 0; i < events; ++i) {
+        int64_t carried;
+        std::memcpy(&carried, r.run->data() + r.begin + i * sizeof(int64_t), sizeof(carried));
+        if (carried != r.first_sequence + i) {
+          absl::StrAppend(&errors_, "slot for ", r.first_sequence + i, " carries ", carried, "\n");
+          break;
+        }
+      }
+    }
+    received_ += std::max<int64_t>(events, 0);
+    skipped_ += r.skipped;
+    next_expected_ = r.last_sequence + 1;
+  }
+
+  void FinishLocked(const absl::Status& status) {
+    closed_.store(true, std::memory_order_release);  // pairs with the acquire in closed()
+    if (finished_) return;
+    finished_ = true;
+    final_status_ = status;
+  }
+
+  Doorbell& doorbell_;
+  const std::size_t capacity_;
+  mutable std::mutex mu_;
+  std::size_t queued_ = 0;
+  bool wake_on_drain_ = false;
+  bool finished_ = false;
+  bool throw_on_offer_ = false;
+  std::optional<absl::Status> pending_finish_;
+  std::optional<absl::Status> final_status_;
+  std::function<void()> on_next_offer_;
+  int64_t first_ = -1;  // the first sequence the stream started at, once known
+  int64_t next_expected_ = 0;
+  int64_t last_sent_ = -1;
+  int64_t received_ = 0;
+  uint64_t skipped_ = 0;
+  std::string errors_;
+  std::atomic<bool> closed_{false};
+};
+
+}  // namespace ringcast::server::testing
+
+#endif  // RINGCAST_TESTS_SERVER_TOPIC_TOPIC_TEST_SUPPORT_H_
