@@ -53,9 +53,11 @@ ABSL_FLAG(uint32_t, max_subscribers_per_topic, 1024,
 ABSL_FLAG(absl::Duration, slow_subscriber_timeout, absl::Seconds(10),
           "a RELIABLE subscriber that holds up a full ring this long is ended with "
           "RESOURCE_EXHAUSTED");
-ABSL_FLAG(int, fanout_threads, 1, "threads of the fan-out stage; topics are spread over them");
+ABSL_FLAG(int, fanout_threads, 1,
+          "stage threads running the topics' pipelines; topics are spread over them");
 ABSL_FLAG(std::string, wait_strategy, "blocking",
-          "how idle fan-out threads wait: blocking (~0% CPU idle), phased (spin, yield, then "
+          "how idle stage threads (the topics' pipelines) wait: blocking (~0% CPU idle), phased "
+          "(spin, yield, then "
           "block), yielding or busy_spin (each keeps a core busy)");
 ABSL_FLAG(absl::Duration, keepalive_time, absl::Seconds(30),
           "interval of the server's HTTP/2 keepalive pings");

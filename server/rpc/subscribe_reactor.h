@@ -96,7 +96,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>
   std::optional<grpc::Status> finish_when_drained_;
   std::shared_ptr<SubscribeReactor> self_;  // keeps the reactor alive until OnDone
 
-  // Release in the writers (under mu_); acquire in closed(): the fan-out thread may then drop it.
+  // Release in the writers (under mu_); acquire in closed(): the fan-out stage may then drop it.
   std::atomic<bool> closed_{false};
 };
 

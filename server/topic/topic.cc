@@ -56,7 +56,7 @@ void Topic::AddWaiter(PublishWaiter* waiter) {
   waiters_.push_back(waiter);
   doorbell_.Ring();  // a parked publisher needs a fan-out round even where Publish skipped it
   // seq_cst: this increment and the caller's following HasRoomFor (its gate load) against the
-  // fan-out thread's gate store and fence in WakeWaitersIfAny: one of the two sees the other.
+  // fan-out stage's gate store and fence in WakeWaitersIfAny: one of the two sees the other.
   waiter_count_.fetch_add(1, std::memory_order_seq_cst);
   std::atomic_thread_fence(std::memory_order_seq_cst);
 }

@@ -13,12 +13,13 @@
 
 namespace ringcast::server {
 
-// How a fan-out thread waits when none of its topics has work.
+// How a stage thread (it runs the pipelines of its topics) waits when none of them has work: the
+// core wait strategy its agent runner idles with.
 enum class FanoutWaitStrategy {
   kBlocking,  // parks on a condition variable until woken: an idle server uses ~0% CPU
   kPhased,    // spins briefly, then yields, then parks: lower wake-up latency, still idles at ~0%
-  kYielding,  // spins with sched_yield: low latency, one busy core per fan-out thread
-  kBusySpin,  // spins: lowest latency, one core per fan-out thread, needs dedicated cores
+  kYielding,  // spins with sched_yield: low latency, one busy core per stage thread
+  kBusySpin,  // spins: lowest latency, one core per stage thread, needs dedicated cores
 };
 
 absl::StatusOr<FanoutWaitStrategy> ParseFanoutWaitStrategy(absl::string_view name);
@@ -47,7 +48,7 @@ struct ServerOptions {
   uint64_t subscriber_queue_bytes = 8u << 20;  // outbound bytes queued per subscriber
   uint32_t max_subscribers_per_topic = 1024;
   absl::Duration slow_subscriber_timeout = absl::Seconds(10);
-  int fanout_threads = 1;
+  int fanout_threads = 1;  // stage threads; topics are spread over them
   FanoutWaitStrategy wait_strategy = FanoutWaitStrategy::kBlocking;
 
   // Connections.
