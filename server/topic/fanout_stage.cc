@@ -72,8 +72,7 @@ int FanoutStage::Step(absl::Time now) {
     Fail(stage_error_);
     return 1;
   }
-  const bool moved = stage_.sequence().GetRelaxed() != position;
-  work += RaiseGate(moved) ? 1 : 0;
+  work += RaiseGate() ? 1 : 0;
   CutOffSlowSubscribers(now);
   if (topic_.draining()) EndDrainedSubscribers();
   FoldCounters();
@@ -260,14 +259,15 @@ bool FanoutStage::DropClosed() {
 }
 
 // Producers may overwrite up to the gate: keep it `capacity` behind the live position and behind
-// every RELIABLE subscriber.
-bool FanoutStage::RaiseGate(bool position_moved) {
+// every RELIABLE subscriber. Takes the topic's mutex only when the gate moves or subscribers wait
+// to be taken in.
+bool FanoutStage::RaiseGate() {
   int64_t gate = stage_.sequence().GetRelaxed();
   for (const FanoutSubscriber& subscriber : subscribers_) {
     if (subscriber.settings.reliable) gate = std::min(gate, subscriber.next_sequence - 1);
   }
   gate -= topic_.capacity();
-  if (gate <= gate_ && !position_moved && !topic_.has_pending_registrations()) return false;
+  if (gate <= gate_ && !topic_.has_pending_registrations()) return false;
   const int64_t before = gate_;
   gate_ = topic_.AdvanceGateAndAbsorb(gate, subscribers_);
   if (gate_ > before) topic_.WakeWaitersIfAny();

@@ -89,7 +89,7 @@ class FanoutStage {
   bool CatchUp(FanoutSubscriber& subscriber);
   void OfferFromRun(FanoutSubscriber& subscriber, const std::shared_ptr<EventRun>& run,
                     int64_t run_first, int64_t last);
-  bool RaiseGate(bool position_moved);
+  bool RaiseGate();
   void CutOffSlowSubscribers(absl::Time now);
   void EndDrainedSubscribers();
   void EndDeletedTopic();
