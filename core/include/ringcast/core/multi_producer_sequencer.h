@@ -35,7 +35,7 @@ class MultiProducerSequencer : public internal::SequencerState<W> {
         index_mask_(capacity - 1),
         index_shift_(std::countr_zero(static_cast<uint64_t>(capacity))),
         available_(new std::atomic<int32_t>[static_cast<std::size_t>(capacity)]) {
-    for (int64_t i = 0; i < capacity; ++i) {
+    for (std::size_t i = 0; i < static_cast<std::size_t>(capacity); ++i) {
       available_[i].store(kNeverPublished, std::memory_order_relaxed);
     }
   }
@@ -96,7 +96,7 @@ class MultiProducerSequencer : public internal::SequencerState<W> {
 
   [[nodiscard]] bool IsAvailable(int64_t sequence) const noexcept {
     // Acquire; pairs with the release in MarkAvailable.
-    return available_[sequence & index_mask_].load(std::memory_order_acquire) == LapOf(sequence);
+    return available_[SlotOf(sequence)].load(std::memory_order_acquire) == LapOf(sequence);
   }
 
   // The highest sequence in [low, available] below which every slot is published.
@@ -115,9 +115,13 @@ class MultiProducerSequencer : public internal::SequencerState<W> {
     return static_cast<int32_t>(sequence >> index_shift_);
   }
 
+  std::size_t SlotOf(int64_t sequence) const noexcept {
+    return static_cast<std::size_t>(sequence & index_mask_);
+  }
+
   void MarkAvailable(int64_t sequence) noexcept {
     // Release; pairs with the acquire in IsAvailable.
-    available_[sequence & index_mask_].store(LapOf(sequence), std::memory_order_release);
+    available_[SlotOf(sequence)].store(LapOf(sequence), std::memory_order_release);
   }
 
   bool HasRoomFor(int64_t n, int64_t current) noexcept {
