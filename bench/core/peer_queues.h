@@ -263,12 +263,10 @@ class RingcastShardedPeer {
     }
     return pushed;
   }
-  // Drain bounds the batch per shard, so `max` is split between the shards (and rounded up to one
-  // event per shard when smaller than the shard count).
+  // Drain's limit is a total over the shards.
   template <class F>
   std::size_t TryConsume(F& handle, std::size_t max) {
-    const std::size_t per_shard = std::max<std::size_t>(1, max / producers_.size());
-    return channel_.Drain(handle, per_shard);
+    return channel_.Drain(handle, max);
   }
 
  private:
