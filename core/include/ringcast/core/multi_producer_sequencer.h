@@ -55,7 +55,7 @@ class MultiProducerSequencer : public internal::SequencerState<W> {
     if (wrap_point > cached || cached > current) {
       P wait;
       int64_t minimum;
-      for (uint32_t i = 0; wrap_point > (minimum = this->gating_.Minimum(current)); ++i) {
+      for (uint32_t i = 0; wrap_point > (minimum = this->ClaimGate(wrap_point, current)); ++i) {
         wait.Idle(i);
       }
       gating_cache_.Set(minimum);
@@ -128,7 +128,7 @@ class MultiProducerSequencer : public internal::SequencerState<W> {
     const int64_t wrap_point = current + n - this->capacity_;
     const int64_t cached = gating_cache_.Get();
     if (wrap_point > cached || cached > current) {
-      const int64_t minimum = this->gating_.Minimum(current);
+      const int64_t minimum = this->ClaimGate(wrap_point, current);
       gating_cache_.Set(minimum);
       if (wrap_point > minimum) return false;
     }

@@ -44,8 +44,8 @@ class SingleProducerSequencer : public internal::SequencerState<W> {
     if (wrap_point > producer_.cached_gating) {
       P wait;
       int64_t minimum;
-      for (uint32_t i = 0; wrap_point > (minimum = this->gating_.Minimum(producer_.next_value));
-           ++i) {
+      for (uint32_t i = 0;
+           wrap_point > (minimum = this->ClaimGate(wrap_point, producer_.next_value)); ++i) {
         wait.Idle(i);
       }
       producer_.cached_gating = minimum;
@@ -91,7 +91,7 @@ class SingleProducerSequencer : public internal::SequencerState<W> {
   bool HasRoomFor(int64_t n) noexcept {
     const int64_t wrap_point = producer_.next_value + n - this->capacity_;
     if (wrap_point > producer_.cached_gating) {
-      const int64_t minimum = this->gating_.Minimum(producer_.next_value);
+      const int64_t minimum = this->ClaimGate(wrap_point, producer_.next_value);
       producer_.cached_gating = minimum;
       if (wrap_point > minimum) return false;
     }
