@@ -207,6 +207,7 @@ class Disruptor {
 
   // A pull consumer that sees every published event, gating the producers like a stage; the
   // caller drives it with Poll or WaitPoll from a thread of its own. Owned by the disruptor.
+  // Requires: added before Start.
   Poller& AddPoller() { return AddPollerAfter({}); }
 
   // A pull consumer that producers never wait for (see lossy_reader.h). Owned by the disruptor.
@@ -485,6 +486,7 @@ class Disruptor {
   }
 
   Poller& AddPollerAfter(const std::vector<std::size_t>& after) {
+    RINGCAST_CHECK(!started_, "pollers must be added before Start");
     std::vector<const Sequence*> upstream = UpstreamOf(after);
     const int64_t start = StartFor(upstream);
     auto poller = std::make_unique<Poller>(ring_, sequencer_, std::move(upstream));

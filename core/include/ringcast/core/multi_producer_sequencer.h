@@ -55,7 +55,8 @@ class MultiProducerSequencer : public internal::SequencerState<W> {
     if (wrap_point > cached || cached > current) {
       P wait;
       int64_t minimum;
-      for (uint32_t i = 0; wrap_point > (minimum = this->ClaimGate(wrap_point, current)); ++i) {
+      for (uint32_t i = 0;
+           wrap_point > (minimum = this->ClaimGate(wrap_point, Floor(current, wrap_point))); ++i) {
         wait.Idle(i);
       }
       gating_cache_.Set(minimum);
@@ -124,11 +125,20 @@ class MultiProducerSequencer : public internal::SequencerState<W> {
     available_[SlotOf(sequence)].store(LapOf(sequence), std::memory_order_release);
   }
 
+  // What a claim may overwrite when no consumer holds it back: up to `current` (the cursor), except
+  // that with lossy readers, which may be the only readers, a slot another producer claimed a lap
+  // ago and has not published yet must not be claimed again (the two would write it at once).
+  // Gating consumers never pass an unpublished slot, so with them the minimum covers this anyway.
+  int64_t Floor(int64_t current, int64_t wrap_point) const noexcept {
+    if (!this->lossy_.EverUsed()) return current;
+    return HighestPublishedSequence(current - this->capacity_ + 1, wrap_point);
+  }
+
   bool HasRoomFor(int64_t n, int64_t current) noexcept {
     const int64_t wrap_point = current + n - this->capacity_;
     const int64_t cached = gating_cache_.Get();
     if (wrap_point > cached || cached > current) {
-      const int64_t minimum = this->ClaimGate(wrap_point, current);
+      const int64_t minimum = this->ClaimGate(wrap_point, Floor(current, wrap_point));
       gating_cache_.Set(minimum);
       if (wrap_point > minimum) return false;
     }
