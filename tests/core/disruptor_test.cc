@@ -380,6 +380,16 @@ TEST(Disruptor, APollerAfterAGroupSeesEventsTheGroupFinished) {
   ASSERT_TRUE(d.Shutdown(absl::Seconds(10)).ok());
 }
 
+TEST(Disruptor, ShutdownOfStagesThatNeverRanSaysWhatWasLeft) {
+  Counter counter;
+  Disruptor<Event> d(8);
+  d.HandleEventsWith(counter);
+  PublishRange(d, 3);
+  const absl::Status s = d.Shutdown(absl::Seconds(1));
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("3 events"), std::string_view::npos) << s;
+}
+
 TEST(Disruptor, StartWithoutAnyConsumerIsRefused) {
   Disruptor<Event> d(8);
   EXPECT_EQ(d.Start().code(), absl::StatusCode::kFailedPrecondition);

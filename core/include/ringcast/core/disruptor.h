@@ -248,9 +248,17 @@ class Disruptor {
   // A stage notices a halt between batches, so after a timeout the join can take as long as the
   // batch in hand: bound it with StageOptions::max_batch_size when that matters. A handler that
   // never returns from OnEvent cannot be interrupted. Pollers and lossy readers are drained by
-  // whoever polls them; they are not waited for. Without running stages it returns OK at once.
+  // whoever polls them; they are not waited for. Without running stages it returns at once: OK
+  // if the stages have nothing left, FAILED_PRECONDITION (saying how much) if they never ran or
+  // were halted with events unprocessed.
   absl::Status Shutdown(absl::Duration timeout) {
-    if (threads_.empty()) return absl::OkStatus();
+    if (threads_.empty()) {
+      if (const int64_t backlog = Backlog(); backlog > 0) {
+        return absl::FailedPreconditionError(absl::StrCat("disruptor stages are not running; ",
+                                                          backlog, " events were not processed"));
+      }
+      return absl::OkStatus();
+    }
     const absl::Time deadline = absl::Now() + timeout;
     std::chrono::microseconds pause(1);
     int64_t backlog;
