@@ -263,12 +263,50 @@ class RingcastShardedPeer {
     }
     return pushed;
   }
-  // Drain bounds the batch per shard, so `max` is split between the shards (and rounded up to one
-  // event per shard when smaller than the shard count).
+  // Drain's limit is a total over the shards.
   template <class F>
   std::size_t TryConsume(F& handle, std::size_t max) {
-    const std::size_t per_shard = std::max<std::size_t>(1, max / producers_.size());
-    return channel_.Drain(handle, per_shard);
+    return channel_.Drain(handle, max);
+  }
+
+ private:
+  static int64_t ShardCapacity(int producers, std::size_t capacity) {
+    return static_cast<int64_t>(std::bit_floor(capacity / static_cast<std::size_t>(producers)));
+  }
+
+  ShardedMpscChannel<T> channel_;
+  std::vector<typename ShardedMpscChannel<T>::Producer> producers_;
+};
+
+// ShardedMpscChannel driven through TryReserve(n): a batch of n items is reserved, copied and
+// committed as one unit (all of it or nothing), instead of one claim and commit per item.
+template <class T>
+class RingcastShardedReservePeer {
+ public:
+  using Event = T;
+  static constexpr std::string_view kName = "ringcast_sharded_reserve";
+  static constexpr bool kMultiProducer = true;
+
+  RingcastShardedReservePeer(int producers, std::size_t capacity)
+      : channel_(static_cast<std::size_t>(producers), ShardCapacity(producers, capacity)) {
+    for (int p = 0; p < producers; ++p) {
+      auto producer = channel_.RegisterProducer();
+      RINGCAST_CHECK(producer.ok(), "the channel was sized for every producer");
+      producers_.push_back(*std::move(producer));
+    }
+  }
+
+  // All n or none: the caller (Channel::Push) waits and retries when none fit.
+  std::size_t TryPush(int producer, const T* items, std::size_t n) {
+    auto run = producers_[static_cast<std::size_t>(producer)].TryReserve(n);
+    if (!run) return 0;
+    for (std::size_t i = 0; i < n; ++i) run[i] = items[i];
+    run.Commit();
+    return n;
+  }
+  template <class F>
+  std::size_t TryConsume(F& handle, std::size_t max) {
+    return channel_.Drain(handle, max);
   }
 
  private:

@@ -21,7 +21,10 @@ int64_t DefaultEvents(std::string_view scenario, WaitMode wait) {
     // A round trip costs two thread wake-ups when the threads sleep between events.
     return wait == WaitMode::kBlocking ? 50'000 : 1'000'000;
   }
-  if (scenario == "one_to_one" || scenario == "one_to_one_batch") return 20'000'000;
+  if (scenario == "one_to_one" || scenario == "one_to_one_batch" ||
+      scenario == "one_to_one_lossy") {
+    return 20'000'000;
+  }
   return 10'000'000;
 }
 

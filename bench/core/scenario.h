@@ -4,7 +4,9 @@
 //
 //   one_to_one              P -> C
 //   one_to_one_batch        P -> C, one claim per 10 events
+//   one_to_one_lossy        P -> R, a pull reader the producer never waits for (or a gating one)
 //   three_to_one            P1, P2, P3 -> C
+//   three_to_one_batch      P1, P2, P3 -> C, 10 events per claim (or per reservation)
 //   one_to_three_multicast  P -> C1, C2, C3, each sees every event
 //   one_to_three_pipeline   P -> C1 -> C2 -> C3
 //   one_to_three_diamond    P -> fizz, buzz -> fizzbuzz

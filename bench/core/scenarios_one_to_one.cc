@@ -1,16 +1,25 @@
 // one_to_one and one_to_one_batch: one producer thread hands sequence numbers to one consumer
-// thread, which sums them. The batch variant claims and publishes 10 events at a time.
+// thread, which sums them. The batch variant claims and publishes 10 events at a time (ringcast:
+// one PublishBatch; ringcast_sharded_reserve: one TryReserve(10) and Commit on a one-shard
+// ShardedMpscChannel).
+//
+// one_to_one_lossy: one producer, one pull reader on its own thread. ringcast_lossy_reader is a
+// LossyReader (the producer never waits for it; when lapped it skips and counts what it missed);
+// ringcast_poller is a gating EventPoller driven the same way, the reliable reference. The figure
+// is events published per second; the reader checks every event it reads.
 #include <cstdint>
 #include <string_view>
 #include <thread>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "bench/core/channel.h"
 #include "bench/core/handlers.h"
 #include "bench/core/peer_queues.h"
 #include "bench/core/run.h"
 #include "bench/core/scenario.h"
 #include "ringcast/core/disruptor.h"
+#include "ringcast/core/lossy_reader.h"
 #include "ringcast/core/single_producer_sequencer.h"
 
 namespace ringcast::bench {
@@ -18,6 +27,7 @@ namespace {
 
 constexpr std::string_view kOneToOne = "one_to_one";
 constexpr std::string_view kOneToOneBatch = "one_to_one_batch";
+constexpr std::string_view kOneToOneLossy = "one_to_one_lossy";
 constexpr int kThreads = 2;  // thread 0 produces, thread 1 consumes
 
 template <class Mode, int64_t kBatch>
@@ -92,6 +102,77 @@ RunResult PeerOneToOne(const RunConfig& config) {
   return result;
 }
 
+template <class Mode, bool kLossy>
+RunResult RingcastOneToOneReader(const RunConfig& config) {
+  using Sequencer = SingleProducerSequencer<typename Mode::Strategy, typename Mode::ProducerWait>;
+  RunResult result;
+  const int64_t events = result.events = config.events;
+  RunSync sync(kThreads, 1);
+  Disruptor<ValueEvent, Sequencer> disruptor(config.capacity);
+  auto& reader = [&]() -> auto& {
+    if constexpr (kLossy) {
+      return disruptor.AddLossyReader();
+    } else {
+      return disruptor.AddPoller();
+    }
+  }
+  ();
+  if (absl::Status started = disruptor.Start(); !started.ok()) {
+    result.error = started.ToString();
+    return result;
+  }
+  int64_t read = 0;
+  int64_t missed = 0;
+  int64_t wrong = 0;
+  std::thread consumer = StartThread("reader", config.CpuFor(1), [&] {
+    sync.Arrive();
+    int64_t local_read = 0;
+    int64_t local_wrong = 0;
+    int64_t seen = -1;
+    auto handle = [&](ValueEvent& event, int64_t sequence, bool) {
+      if (event.value != sequence) ++local_wrong;
+      ++local_read;
+      seen = sequence;
+    };
+    while (seen < events - 1) {
+      if constexpr (kLossy) {
+        missed += reader.WaitPoll(handle, absl::Milliseconds(10)).missed;
+      } else {
+        (void)reader.WaitPoll(handle, absl::Milliseconds(10));
+      }
+    }
+    sync.Finish();
+    read = local_read;
+    wrong = local_wrong;
+  });
+  std::thread producer = StartThread("producer", config.CpuFor(0), [&] {
+    sync.ArriveAndWait();
+    auto fill = [](ValueEvent& event, int64_t sequence) { event.value = sequence; };
+    for (int64_t i = 0; i < events; ++i) {
+      if constexpr (kLossy) {
+        // Refused only while the reader holds the very slots of its batch in hand.
+        while (!disruptor.TryPublish(fill)) CpuRelax();
+      } else {
+        disruptor.Publish(fill);
+      }
+    }
+  });
+  sync.Start();
+  result.seconds = sync.WaitFinished();
+  producer.join();
+  consumer.join();
+  ExpectEqual(result.error, "events read with the wrong value", wrong, 0);
+  ExpectEqual(result.error, "events read or missed", read + missed, events);
+  if (!kLossy) ExpectEqual(result.error, "events missed", missed, 0);
+  return result;
+}
+
+template <bool kLossy>
+RunResult RunRingcastReader(const RunConfig& config) {
+  return WithWaitMode(
+      config.wait, [&]<class Mode>(Mode) { return RingcastOneToOneReader<Mode, kLossy>(config); });
+}
+
 template <int64_t kBatch>
 RunResult RunRingcast(const RunConfig& config) {
   return WithWaitMode(config.wait,
@@ -125,6 +206,10 @@ void AddTopology(std::string_view scenario, std::vector<Benchmark>& out) {
 void AddOneToOneBenchmarks(std::vector<Benchmark>& out) {
   AddTopology<1>(kOneToOne, out);
   AddTopology<10>(kOneToOneBatch, out);
+  out.push_back({kOneToOneBatch, RingcastShardedReservePeer<ValueEvent>::kName, kThreads,
+                 &RunPeer<RingcastShardedReservePeer, 10>});
+  out.push_back({kOneToOneLossy, "ringcast_lossy_reader", kThreads, &RunRingcastReader<true>});
+  out.push_back({kOneToOneLossy, "ringcast_poller", kThreads, &RunRingcastReader<false>});
 }
 
 }  // namespace ringcast::bench

@@ -1,6 +1,11 @@
 // three_to_one: three producer threads hand disjoint ranges of numbers to one consumer, which sums
 // them. ringcast runs it twice: through the multi-producer sequencer (one ring, claims contend on
 // the cursor) and through ShardedMpscChannel (one single-producer ring per producer).
+//
+// three_to_one_batch: the same, each producer handing over 10 numbers per call: ringcast claims
+// and publishes them as one batch (PublishBatch), ShardedMpscChannel reserves and commits them as
+// one unit (TryReserve(10), the ringcast_sharded_reserve row) or claims them one by one
+// (ringcast_sharded), the peers push them with their bulk calls.
 #include <array>
 #include <cstdint>
 #include <string>
@@ -21,14 +26,15 @@ namespace ringcast::bench {
 namespace {
 
 constexpr std::string_view kThreeToOne = "three_to_one";
+constexpr std::string_view kThreeToOneBatch = "three_to_one_batch";
 constexpr int kProducers = 3;
 constexpr int kThreads = kProducers + 1;  // threads 0-2 produce, thread 3 consumes
 
-template <class Mode>
+template <class Mode, int64_t kBatch>
 RunResult RingcastThreeToOne(const RunConfig& config) {
   using Sequencer = MultiProducerSequencer<typename Mode::Strategy, typename Mode::ProducerWait>;
   RunResult result;
-  const int64_t per_producer = config.events / kProducers;
+  const int64_t per_producer = config.events / kProducers / kBatch * kBatch;
   result.events = per_producer * kProducers;
   RunSync sync(kThreads, 1);
   SumHandler handler(sync, result.events - 1);
@@ -44,8 +50,16 @@ RunResult RingcastThreeToOne(const RunConfig& config) {
     producers[p] = StartThread(absl::StrCat("producer-", p), config.CpuFor(p), [&, p] {
       sync.ArriveAndWait();
       const int64_t first = p * per_producer;
-      for (int64_t value = first; value < first + per_producer; ++value) {
-        disruptor.Publish([value](ValueEvent& event, int64_t) { event.value = value; });
+      if constexpr (kBatch == 1) {
+        for (int64_t value = first; value < first + per_producer; ++value) {
+          disruptor.Publish([value](ValueEvent& event, int64_t) { event.value = value; });
+        }
+      } else {
+        for (int64_t value = first; value < first + per_producer; value += kBatch) {
+          disruptor.PublishBatch(kBatch, [value](ValueEvent& event, int64_t, int64_t index) {
+            event.value = value + index;
+          });
+        }
       }
     });
   }
@@ -58,10 +72,10 @@ RunResult RingcastThreeToOne(const RunConfig& config) {
   return result;
 }
 
-template <class Q, class Mode>
+template <class Q, class Mode, int64_t kBatch>
 RunResult PeerThreeToOne(const RunConfig& config) {
   RunResult result;
-  const int64_t per_producer = config.events / kProducers;
+  const int64_t per_producer = config.events / kProducers / kBatch * kBatch;
   const int64_t events = result.events = per_producer * kProducers;
   Channel<Q, Mode> channel(kProducers, static_cast<std::size_t>(config.capacity));
   RunSync sync(kThreads, 1);
@@ -84,8 +98,16 @@ RunResult PeerThreeToOne(const RunConfig& config) {
     producers[p] = StartThread(absl::StrCat("producer-", p), config.CpuFor(p), [&, p] {
       sync.ArriveAndWait();
       const int64_t first = p * per_producer;
-      for (int64_t value = first; value < first + per_producer; ++value) {
-        channel.Push(p, ValueEvent{value});
+      if constexpr (kBatch == 1) {
+        for (int64_t value = first; value < first + per_producer; ++value) {
+          channel.Push(p, ValueEvent{value});
+        }
+      } else {
+        ValueEvent batch[kBatch];
+        for (int64_t value = first; value < first + per_producer; value += kBatch) {
+          for (int64_t j = 0; j < kBatch; ++j) batch[j].value = value + j;
+          channel.Push(p, batch, kBatch);
+        }
       }
     });
   }
@@ -98,29 +120,40 @@ RunResult PeerThreeToOne(const RunConfig& config) {
   return result;
 }
 
+template <int64_t kBatch>
 RunResult RunRingcast(const RunConfig& config) {
   return WithWaitMode(config.wait,
-                      [&]<class Mode>(Mode) { return RingcastThreeToOne<Mode>(config); });
+                      [&]<class Mode>(Mode) { return RingcastThreeToOne<Mode, kBatch>(config); });
 }
 
-template <template <class> class Q>
+template <template <class> class Q, int64_t kBatch>
 RunResult RunPeer(const RunConfig& config) {
-  return WithWaitMode(
-      config.wait, [&]<class Mode>(Mode) { return PeerThreeToOne<Q<ValueEvent>, Mode>(config); });
+  return WithWaitMode(config.wait, [&]<class Mode>(Mode) {
+    return PeerThreeToOne<Q<ValueEvent>, Mode, kBatch>(config);
+  });
 }
 
 }  // namespace
 
 void AddThreeToOneBenchmarks(std::vector<Benchmark>& out) {
-  out.push_back({kThreeToOne, "ringcast", kThreads, &RunRingcast});
+  out.push_back({kThreeToOne, "ringcast", kThreads, &RunRingcast<1>});
   out.push_back({kThreeToOne, RingcastShardedPeer<ValueEvent>::kName, kThreads,
-                 &RunPeer<RingcastShardedPeer>});
+                 &RunPeer<RingcastShardedPeer, 1>});
   out.push_back(
-      {kThreeToOne, MutexDequePeer<ValueEvent>::kName, kThreads, &RunPeer<MutexDequePeer>});
+      {kThreeToOne, MutexDequePeer<ValueEvent>::kName, kThreads, &RunPeer<MutexDequePeer, 1>});
   out.push_back(
-      {kThreeToOne, BoostQueuePeer<ValueEvent>::kName, kThreads, &RunPeer<BoostQueuePeer>});
+      {kThreeToOne, BoostQueuePeer<ValueEvent>::kName, kThreads, &RunPeer<BoostQueuePeer, 1>});
   out.push_back({kThreeToOne, MoodycamelConcurrentPeer<ValueEvent>::kName, kThreads,
-                 &RunPeer<MoodycamelConcurrentPeer>});
+                 &RunPeer<MoodycamelConcurrentPeer, 1>});
+
+  constexpr int64_t kBatch = 10;
+  out.push_back({kThreeToOneBatch, "ringcast", kThreads, &RunRingcast<kBatch>});
+  out.push_back({kThreeToOneBatch, RingcastShardedReservePeer<ValueEvent>::kName, kThreads,
+                 &RunPeer<RingcastShardedReservePeer, kBatch>});
+  out.push_back({kThreeToOneBatch, RingcastShardedPeer<ValueEvent>::kName, kThreads,
+                 &RunPeer<RingcastShardedPeer, kBatch>});
+  out.push_back({kThreeToOneBatch, MoodycamelConcurrentPeer<ValueEvent>::kName, kThreads,
+                 &RunPeer<MoodycamelConcurrentPeer, kBatch>});
 }
 
 }  // namespace ringcast::bench

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "ringcast/core/multi_producer_sequencer.h"
@@ -99,6 +101,7 @@ TEST(EventPoller, FollowsAnUpstreamStage) {
   SP sequencer(8);
   Sequence upstream;
   EventPoller<int64_t, SP> poller(ring, sequencer, {&upstream});
+  ASSERT_TRUE(sequencer.AddGatingSequence(poller.sequence()));
   sequencer.Publish(sequencer.Next(4));
   EXPECT_EQ(poller.Poll([](int64_t&, int64_t, bool) { return true; }), PollState::kGating);
   upstream.Set(1);
@@ -106,6 +109,73 @@ TEST(EventPoller, FollowsAnUpstreamStage) {
   EXPECT_EQ(poller.Poll([&](int64_t&, int64_t, bool) { return ++seen > 0; }),
             PollState::kProcessing);
   EXPECT_EQ(seen, 2);
+}
+
+TEST_F(EventPollerTest, AHandlerReturningNothingTakesEverything) {
+  for (int64_t v : {1, 2, 3}) Publish(v);
+  int64_t sum = 0;
+  EXPECT_EQ(poller_.Poll([&](int64_t& v, int64_t, bool) { sum += v; }), PollState::kProcessing);
+  EXPECT_EQ(sum, 6);
+}
+
+TEST_F(EventPollerTest, WaitPollTimesOutWhenNothingComes) {
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(poller_.WaitPoll([](int64_t&, int64_t, bool) {}, absl::Milliseconds(30)),
+            PollState::kIdle);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(25));
+}
+
+TEST_F(EventPollerTest, WaitPollReturnsAtOnceWhenEventsAreThere) {
+  Publish(5);
+  int64_t seen = 0;
+  EXPECT_EQ(poller_.WaitPoll([&](int64_t& v, int64_t, bool) { seen = v; }, absl::Hours(1)),
+            PollState::kProcessing);
+  EXPECT_EQ(seen, 5);
+}
+
+template <class W>
+void WaitPollWakesWhenAProducerPublishes() {
+  using S = SingleProducerSequencer<W>;
+  RingBuffer<int64_t> ring(8);
+  S sequencer(8);
+  EventPoller<int64_t, S> poller(ring, sequencer);
+  ASSERT_TRUE(sequencer.AddGatingSequence(poller.sequence()));
+  std::thread producer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const int64_t s = sequencer.Next();
+    ring.Get(s) = 9;
+    sequencer.Publish(s);
+  });
+  int64_t seen = 0;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(poller.WaitPoll([&](int64_t& v, int64_t, bool) { seen = v; }, absl::Seconds(20)),
+            PollState::kProcessing);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(seen, 9);
+  producer.join();
+}
+
+TEST(EventPoller, WaitPollParksOnABlockingStrategyAndIsWoken) {
+  WaitPollWakesWhenAProducerPublishes<Blocking>();
+}
+TEST(EventPoller, WaitPollSpinsOnASpinningStrategy) {
+  WaitPollWakesWhenAProducerPublishes<Yielding>();
+}
+TEST(EventPoller, WaitPollBacksOffOnASleepingStrategy) {
+  WaitPollWakesWhenAProducerPublishes<Sleeping>();
+}
+
+void PollWithoutGating() {
+  using SP = SingleProducerSequencer<BusySpin>;
+  RingBuffer<int64_t> ring(4);
+  SP sequencer(4);
+  EventPoller<int64_t, SP> poller(ring, sequencer);  // never added as a gating sequence
+  for (int i = 0; i < 6; ++i) sequencer.Publish(sequencer.Next());  // laps it already
+  (void)poller.Poll([](int64_t&, int64_t, bool) { return true; });
+}
+
+TEST(EventPollerDeathTest, APollerThatGatesNothingIsRefused) {
+  EXPECT_DEATH(PollWithoutGating(), "without gating the producers");
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ TEST(SingleProducerSequencer, IsAvailableOnlyWithinTheLastLap) {
   EXPECT_FALSE(sequencer.IsAvailable(6));
 }
 
-#ifndef NDEBUG
+#if RINGCAST_CORE_DEBUG_CHECKS
 using SpinningSequencer = SingleProducerSequencer<BusySpin, SpinOnFull>;
 
 TEST(SingleProducerSequencerDeathTest, DebugBuildsCatchTwoConcurrentProducers) {

@@ -22,4 +22,9 @@
 #include "ringcast/core/thread.h"
 #include "ringcast/core/wait_strategy.h"
 
+// The Rust-parity additions: lossy readers, pressure signals, pull-consumer waits.
+#include "ringcast/core/lossy_reader.h"
+#include "ringcast/core/poll_wait.h"
+#include "ringcast/core/pressure.h"
+
 #endif  // RINGCAST_CORE_H_

@@ -7,10 +7,18 @@
 //   void OnTimeout(int64_t sequence);     // TimeoutBlocking expired; `sequence` is the last done
 //
 // `end_of_batch` is true on the last event the processor has in hand: the moment to flush.
+//
+// A closure (a lambda, a function) taking (E&, int64_t sequence, bool end_of_batch) is an
+// EventFunction; the Disruptor wraps it in a FunctionHandler, so it can be passed wherever a
+// handler can. A closure has no hooks: write a handler class when OnStart and friends are needed.
 #ifndef RINGCAST_CORE_EVENT_HANDLER_H_
 #define RINGCAST_CORE_EVENT_HANDLER_H_
 
+#include <concepts>
 #include <cstdint>
+#include <functional>
+#include <type_traits>
+#include <utility>
 
 namespace ringcast {
 
@@ -34,6 +42,28 @@ concept HasOnBatchStart = requires(H& h, int64_t n) {
 template <class H>
 concept HasOnTimeout = requires(H& h, int64_t sequence) {
   h.OnTimeout(sequence);
+};
+
+template <class F, class E>
+concept EventFunction = std::invocable<F&, E&, int64_t, bool>;
+
+// Adapts an EventFunction to the EventHandler concept. F may be a reference type (the closure
+// stays the caller's) or a value (the adapter owns it). No virtual call: OnEvent is inlined.
+template <class F>
+class FunctionHandler {
+ public:
+  template <class G>
+  requires(!std::same_as<std::remove_cvref_t<G>, FunctionHandler>) explicit FunctionHandler(
+      G&& function)
+      : function_(std::forward<G>(function)) {}
+
+  template <class E>
+  void OnEvent(E& event, int64_t sequence, bool end_of_batch) {
+    std::invoke(function_, event, sequence, end_of_batch);
+  }
+
+ private:
+  F function_;
 };
 
 }  // namespace ringcast

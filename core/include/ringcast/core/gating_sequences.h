@@ -73,6 +73,18 @@ class GatingSequences {
 
   // The slowest gating sequence, or `floor` if that is smaller (or nothing gates).
   [[nodiscard]] int64_t Minimum(int64_t floor) const noexcept {
+    int64_t minimum = floor;
+    ForEach([&minimum](const Sequence& s) {
+      const int64_t value = s.Get();
+      if (value < minimum) minimum = value;
+    });
+    return minimum;
+  }
+
+  // Calls `visit(const Sequence&)` for each sequence added and not removed. Same guarantees as
+  // Minimum: never blocks, and Remove waits until no visit can still reach the removed sequence.
+  template <class F>
+  void ForEach(F&& visit) const noexcept {
     // Register in the current epoch's count, and make sure the epoch did not flip in between: a
     // Remove that flipped before the increment waits on the other count and would not see us.
     std::atomic<uint64_t>* readers;
@@ -83,17 +95,19 @@ class GatingSequences {
       if (epoch_.load(std::memory_order_seq_cst) == epoch) break;
       readers->fetch_sub(1, std::memory_order_release);
     }
-    int64_t minimum = floor;
     const std::size_t high = high_water_.load(std::memory_order_seq_cst);
     for (std::size_t i = 0; i < high; ++i) {
       const Sequence* s = slots_[i].load(std::memory_order_seq_cst);
-      if (s == nullptr) continue;
-      const int64_t value = s->Get();
-      if (value < minimum) minimum = value;
+      if (s != nullptr) visit(*s);
     }
     // Release: our reads of the sequences happen before Remove sees the count drop.
     readers->fetch_sub(1, std::memory_order_release);
-    return minimum;
+  }
+
+  // False only if nothing was ever added: a cheap test before ForEach. Seq_cst; pairs with the
+  // store in Add, as the load in ForEach does.
+  [[nodiscard]] bool EverUsed() const noexcept {
+    return high_water_.load(std::memory_order_seq_cst) != 0;
   }
 
   // Approximate while Add or Remove run concurrently.

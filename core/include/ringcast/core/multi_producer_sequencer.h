@@ -35,7 +35,7 @@ class MultiProducerSequencer : public internal::SequencerState<W> {
         index_mask_(capacity - 1),
         index_shift_(std::countr_zero(static_cast<uint64_t>(capacity))),
         available_(new std::atomic<int32_t>[static_cast<std::size_t>(capacity)]) {
-    for (int64_t i = 0; i < capacity; ++i) {
+    for (std::size_t i = 0; i < static_cast<std::size_t>(capacity); ++i) {
       available_[i].store(kNeverPublished, std::memory_order_relaxed);
     }
   }
@@ -55,7 +55,8 @@ class MultiProducerSequencer : public internal::SequencerState<W> {
     if (wrap_point > cached || cached > current) {
       P wait;
       int64_t minimum;
-      for (uint32_t i = 0; wrap_point > (minimum = this->gating_.Minimum(current)); ++i) {
+      for (uint32_t i = 0;
+           wrap_point > (minimum = this->ClaimGate(wrap_point, Floor(current, wrap_point))); ++i) {
         wait.Idle(i);
       }
       gating_cache_.Set(minimum);
@@ -96,7 +97,7 @@ class MultiProducerSequencer : public internal::SequencerState<W> {
 
   [[nodiscard]] bool IsAvailable(int64_t sequence) const noexcept {
     // Acquire; pairs with the release in MarkAvailable.
-    return available_[sequence & index_mask_].load(std::memory_order_acquire) == LapOf(sequence);
+    return available_[SlotOf(sequence)].load(std::memory_order_acquire) == LapOf(sequence);
   }
 
   // The highest sequence in [low, available] below which every slot is published.
@@ -115,16 +116,29 @@ class MultiProducerSequencer : public internal::SequencerState<W> {
     return static_cast<int32_t>(sequence >> index_shift_);
   }
 
+  std::size_t SlotOf(int64_t sequence) const noexcept {
+    return static_cast<std::size_t>(sequence & index_mask_);
+  }
+
   void MarkAvailable(int64_t sequence) noexcept {
     // Release; pairs with the acquire in IsAvailable.
-    available_[sequence & index_mask_].store(LapOf(sequence), std::memory_order_release);
+    available_[SlotOf(sequence)].store(LapOf(sequence), std::memory_order_release);
+  }
+
+  // What a claim may overwrite when no consumer holds it back: up to `current` (the cursor), except
+  // that with lossy readers, which may be the only readers, a slot another producer claimed a lap
+  // ago and has not published yet must not be claimed again (the two would write it at once).
+  // Gating consumers never pass an unpublished slot, so with them the minimum covers this anyway.
+  int64_t Floor(int64_t current, int64_t wrap_point) const noexcept {
+    if (!this->lossy_.EverUsed()) return current;
+    return HighestPublishedSequence(current - this->capacity_ + 1, wrap_point);
   }
 
   bool HasRoomFor(int64_t n, int64_t current) noexcept {
     const int64_t wrap_point = current + n - this->capacity_;
     const int64_t cached = gating_cache_.Get();
     if (wrap_point > cached || cached > current) {
-      const int64_t minimum = this->gating_.Minimum(current);
+      const int64_t minimum = this->ClaimGate(wrap_point, Floor(current, wrap_point));
       gating_cache_.Set(minimum);
       if (wrap_point > minimum) return false;
     }

@@ -32,9 +32,20 @@ struct [[nodiscard]] ClaimResult {
 struct SequencerOptions {
   // Upper bound on gating sequences (consumers the producers wait for) at any one time.
   std::size_t max_gating_sequences = GatingSequences::kDefaultMaxSequences;
+  // Upper bound on lossy readers (LossyReader) at any one time.
+  std::size_t max_lossy_readers = GatingSequences::kDefaultMaxSequences;
 };
 
 namespace internal {
+
+// A lossy reader's word (LossyReader): the last sequence it consumed, times two, plus one while it
+// is reading (busy). Producers move an idle reader forward when they need its slots; a busy one
+// they wait for, so the slots it is reading are never overwritten under it.
+[[nodiscard]] constexpr int64_t LossyWord(int64_t position, bool busy) noexcept {
+  return position * 2 + (busy ? 1 : 0);
+}
+[[nodiscard]] constexpr int64_t LossyPosition(int64_t word) noexcept { return word >> 1; }
+[[nodiscard]] constexpr bool LossyBusy(int64_t word) noexcept { return (word & 1) != 0; }
 
 // State both sequencers keep. Not a polymorphic base: the sequencers are used by value through
 // templates, never through a pointer to this.
@@ -74,6 +85,13 @@ class SequencerState {
     return start;
   }
 
+  // Whether `sequence` is among the gating sequences now.
+  [[nodiscard]] bool IsGatingSequence(const Sequence& sequence) const noexcept {
+    bool found = false;
+    gating_.ForEach([&](const Sequence& s) { found = found || &s == &sequence; });
+    return found;
+  }
+
   // Removes a gating sequence; once this returns the producers no longer read it.
   bool RemoveGatingSequence(const Sequence& sequence) { return gating_.Remove(sequence); }
 
@@ -83,6 +101,33 @@ class SequencerState {
   }
 
   [[nodiscard]] std::size_t GatingSequenceCount() const noexcept { return gating_.SizeGuess(); }
+
+  // Registers a lossy reader's word (see LossyReader) starting at the cursor and returns the
+  // start, or kInitialSequence - 1 if max_lossy_readers are already registered. Lossy readers
+  // never hold producers back (except from the slots of the batch one has in hand) and count in
+  // no occupancy figure. Requires: as AddGatingSequenceAtCursor, some gating sequence exists or
+  // no producer claims concurrently, so that no producer is still writing a ring ahead of a
+  // gating check made before the reader was visible.
+  [[nodiscard]] int64_t AddLossyReader(Sequence& word) {
+    word.Set(LossyWord(cursor_.Get(), false));
+    if (!lossy_.Add(word)) return kInitialSequence - 1;
+    // seq_cst fence: orders the slot store in Add before the cursor load below; pairs with the
+    // seq_cst operations producers perform in GatingSequences::ForEach.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    const int64_t start = cursor_.Get();
+    // A producer may have moved the word on already; only ever move it forward.
+    int64_t current = word.Get();
+    while (LossyPosition(current) < start &&
+           !word.CompareAndSet(current, LossyWord(start, false))) {
+      current = word.Get();
+    }
+    return LossyPosition(word.Get());
+  }
+
+  // Removes a lossy reader's word; once this returns the producers no longer touch it.
+  bool RemoveLossyReader(const Sequence& word) { return lossy_.Remove(word); }
+
+  [[nodiscard]] std::size_t LossyReaderCount() const noexcept { return lossy_.SizeGuess(); }
 
   // Events published (or claimed, for multiple producers) but not yet released by the slowest
   // gating consumer. A snapshot: approximate while producers and consumers run.
@@ -101,15 +146,45 @@ class SequencerState {
   SequencerState(int64_t capacity, W wait_strategy, const SequencerOptions& options)
       : capacity_(capacity),
         gating_(options.max_gating_sequences),
+        lossy_(options.max_lossy_readers),
         wait_strategy_(std::move(wait_strategy)) {
     RINGCAST_CHECK(ValidateCapacity(capacity).ok(),
                    "sequencer capacity must be a power of two between 1 and 2^30");
   }
 
+  // What a claim whose wrap point is `wrap_point` must wait for: the slowest gating sequence (or
+  // `floor`), and any lossy reader that is busy below the wrap point. Idle lossy readers below it
+  // are first moved up to it: they skip what the claim overwrites. Called only when the producer's
+  // cached gating value no longer covers the claim, so readers cost nothing on the fast path.
+  [[nodiscard]] int64_t ClaimGate(int64_t wrap_point, int64_t floor) noexcept {
+    int64_t minimum = gating_.Minimum(floor);
+    if (!lossy_.EverUsed()) return minimum;
+    lossy_.ForEach([&minimum, wrap_point](const Sequence& registered) {
+      // AddLossyReader takes the word as a non-const Sequence; the registry stores it as const.
+      const int64_t position = PushLossyReader(const_cast<Sequence&>(registered), wrap_point);
+      if (position < minimum) minimum = position;
+    });
+    return minimum;
+  }
+
   const int64_t capacity_;
   Sequence cursor_;
   GatingSequences gating_;
+  GatingSequences lossy_;
   W wait_strategy_;
+
+ private:
+  // Moves an idle reader below `wrap_point` up to it and returns the reader's position after.
+  static int64_t PushLossyReader(Sequence& word, int64_t wrap_point) noexcept {
+    int64_t current = word.Get();  // acquire; pairs with the release in LossyReader's Release
+    for (;;) {
+      const int64_t position = LossyPosition(current);
+      if (position >= wrap_point || LossyBusy(current)) return position;
+      // Acq_rel; pairs with the reader's CAS that marks it busy: exactly one of the two wins.
+      if (word.CompareAndSet(current, LossyWord(wrap_point, false))) return wrap_point;
+      current = word.Get();
+    }
+  }
 };
 
 }  // namespace internal

@@ -1,8 +1,8 @@
 // SingleProducerSequencer: claims and publishes ring slots for exactly one producer thread.
 //
 // Thread safety: Next, TryNext, Publish and RemainingCapacity belong to the single producer
-// (a debug build aborts if two threads are inside them at once). Cursor, IsAvailable,
-// HighestPublishedSequence, Occupancy and the gating calls are safe from any thread.
+// (with RINGCAST_CORE_DEBUG_CHECKS it aborts if two threads are inside them at once). Cursor,
+// IsAvailable, HighestPublishedSequence, Occupancy and the gating calls are safe from any thread.
 //
 // Memory ordering: Publish(n) is a release store of the cursor (Sequence::Set); pairs with the
 // acquire load in the consumers' barrier, so slot writes before Publish are visible to consumers
@@ -44,8 +44,8 @@ class SingleProducerSequencer : public internal::SequencerState<W> {
     if (wrap_point > producer_.cached_gating) {
       P wait;
       int64_t minimum;
-      for (uint32_t i = 0; wrap_point > (minimum = this->gating_.Minimum(producer_.next_value));
-           ++i) {
+      for (uint32_t i = 0;
+           wrap_point > (minimum = this->ClaimGate(wrap_point, producer_.next_value)); ++i) {
         wait.Idle(i);
       }
       producer_.cached_gating = minimum;
@@ -91,40 +91,43 @@ class SingleProducerSequencer : public internal::SequencerState<W> {
   bool HasRoomFor(int64_t n) noexcept {
     const int64_t wrap_point = producer_.next_value + n - this->capacity_;
     if (wrap_point > producer_.cached_gating) {
-      const int64_t minimum = this->gating_.Minimum(producer_.next_value);
+      const int64_t minimum = this->ClaimGate(wrap_point, producer_.next_value);
       producer_.cached_gating = minimum;
       if (wrap_point > minimum) return false;
     }
     return true;
   }
 
-  // Debug builds: aborts when two threads claim at once, the misuse that corrupts the ring.
+  // With RINGCAST_CORE_DEBUG_CHECKS: aborts when two threads claim at once, the misuse that
+  // corrupts the ring. Otherwise an empty object the optimizer removes.
   class ProducerScope {
    public:
-    explicit ProducerScope([[maybe_unused]] SingleProducerSequencer& s) noexcept
-#ifndef NDEBUG
-        : s_(s) {
-      RINGCAST_CHECK(!s_.producer_.busy.exchange(true, std::memory_order_acquire),
-                     "SingleProducerSequencer used by two threads at once; use "
-                     "MultiProducerSequencer");
+    explicit ProducerScope(SingleProducerSequencer& s) noexcept : s_(s) {
+      if constexpr (kCoreDebugChecks) {
+        // Acquire; pairs with the release in the destructor of the previous scope.
+        RINGCAST_CHECK(!s_.producer_.busy.exchange(true, std::memory_order_acquire),
+                       "SingleProducerSequencer used by two threads at once; use "
+                       "MultiProducerSequencer");
+      }
     }
-    ~ProducerScope() { s_.producer_.busy.store(false, std::memory_order_release); }
+    ~ProducerScope() {
+      if constexpr (kCoreDebugChecks) {
+        s_.producer_.busy.store(false, std::memory_order_release);  // pairs with the exchange
+      }
+    }
+    ProducerScope(const ProducerScope&) = delete;
+    ProducerScope& operator=(const ProducerScope&) = delete;
 
    private:
     SingleProducerSequencer& s_;
-#else
-    {
-    }
-#endif
   };
 
-  // Written by the producer thread only.
+  // Written by the producer thread only. `busy` is always there (only the check reads it), so the
+  // layout does not depend on the switch.
   struct alignas(kCacheLineSize) ProducerFields {
     int64_t next_value = kInitialSequence;     // highest claimed
     int64_t cached_gating = kInitialSequence;  // slowest consumer when last looked, never ahead
-#ifndef NDEBUG
     std::atomic<bool> busy{false};
-#endif
   };
   static_assert(sizeof(ProducerFields) == kCacheLineSize);
 
