@@ -113,7 +113,7 @@ TEST(HeaderWarnings, MainTemplatesInstantiateCleanly) {
 }
 
 // A consumer stage run as a step of an agent group on an agent runner.
-struct Run {
+struct RunCounter {
   int64_t done = 0;
   int64_t OnBatch(int64_t first, int64_t last) {
     done += last - first + 1;
@@ -121,7 +121,7 @@ struct Run {
   }
 };
 struct Member {
-  ConsumerStage<int64_t, Run, MultiProducerSequencer<BusySpin>>* stage;
+  ConsumerStage<int64_t, RunCounter, MultiProducerSequencer<BusySpin>>* stage;
   int DoWork() { return stage->DoWork(); }
   bool Finished() const { return false; }
 };
@@ -129,8 +129,8 @@ struct Member {
 TEST(HeaderWarnings, AgentsInstantiateCleanly) {
   RingBuffer<int64_t> ring(8);
   MultiProducerSequencer<BusySpin> sequencer(8);
-  Run run;
-  ConsumerStage<int64_t, Run, MultiProducerSequencer<BusySpin>> stage(
+  RunCounter run;
+  ConsumerStage<int64_t, RunCounter, MultiProducerSequencer<BusySpin>> stage(
       ring, sequencer, {}, run, {.name = "run", .max_batch_size = 4});
   AgentGroup<Member> group("group");
   group.Add(std::make_shared<Member>(Member{&stage}));
