@@ -137,7 +137,8 @@ TEST(HeaderWarnings, AgentsInstantiateCleanly) {
   AgentRunner<AgentGroup<Member>, TimeoutBlocking> runner(
       group, TimeoutBlocking(std::chrono::milliseconds(1)),
       {.name = "agent", .max_park = std::chrono::milliseconds(1)});
-  sequencer.Publish(sequencer.Next(2));
+  const int64_t high = sequencer.Next(2);
+  sequencer.Publish(high - 1, high);
   runner.doorbell().Ring();
   runner.Start();
   while (stage.sequence().Get() < 1) std::this_thread::yield();
