@@ -4,8 +4,8 @@
 // warns in user code fails this build. The test itself only checks the instantiations ran.
 #include <gtest/gtest.h>
 
-#include <cstdint>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
