@@ -18,9 +18,9 @@
 // ones (a claim that lost its race still moved it). Missed events are counted either way.
 //
 // Thread safety: Poll and WaitPoll belong to one thread at a time. position(), Lag() and
-// MissedTotal() may be read from any thread. Construct and destroy it while no producer claims,
-// or while some gating consumer keeps producers within a ring of the cursor (see
-// SequencerState::AddLossyReader).
+// MissedTotal() may be read from any thread. Construct it while no producer claims, or while some
+// gating consumer keeps producers within a ring of the cursor (see
+// SequencerState::AddLossyReader); destroy it on the reading thread, at any time.
 //
 // Memory ordering: the busy CAS is acq_rel and pairs with the producers' CAS in
 // SequencerState::ClaimGate (one of the two wins, so a producer never moves a reader that is
