@@ -6,14 +6,18 @@
 
 namespace ringcast {
 
-void LogHandlerException(const std::string& processor, int64_t sequence, std::exception_ptr error) {
-  std::string what = "unknown exception";
+std::string DescribeException(const std::exception_ptr& error) {
   try {
     if (error) std::rethrow_exception(error);
   } catch (const std::exception& e) {
-    what = e.what();
+    return e.what();
   } catch (...) {
   }
+  return "unknown exception";
+}
+
+void LogHandlerException(const std::string& processor, int64_t sequence, std::exception_ptr error) {
+  const std::string what = DescribeException(error);
   std::fprintf(stderr, "ringcast: handler %s threw at sequence %lld: %s\n", processor.c_str(),
                static_cast<long long>(sequence), what.c_str());
 }

@@ -17,16 +17,6 @@ namespace {
 constexpr int64_t kMaxRunEvents = 4096;
 constexpr std::size_t kMaxRunBytes = std::size_t{4} << 20;
 
-std::string DescribeError(const std::exception_ptr& error) {
-  try {
-    if (error) std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-  }
-  return "unknown exception";
-}
-
 }  // namespace
 
 FanoutStage::FanoutStage(Topic& topic, std::vector<const Sequence*> upstream,
@@ -343,7 +333,7 @@ void FanoutStage::FoldCounters() {
 // topic is deleted.
 void FanoutStage::Fail(std::exception_ptr error) {
   failed_ = true;
-  const std::string what = DescribeError(error);
+  const std::string what = DescribeException(error);
   const absl::Status status = absl::InternalError(absl::StrCat("topic \"", topic_.name(),
                                                                "\" failed in its fan-out stage (",
                                                                what, "); delete and re-create it"));

@@ -20,14 +20,8 @@ namespace {
 constexpr std::chrono::milliseconds kMaxPark{50};
 
 void LogStageException(const std::string& where, int64_t, std::exception_ptr error) {
-  std::string what = "unknown exception";
-  try {
-    if (error) std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    what = e.what();
-  } catch (...) {
-  }
-  Log(LogLevel::kError, "stage thread caught an exception", {{"where", where}, {"error", what}});
+  Log(LogLevel::kError, "stage thread caught an exception",
+      {{"where", where}, {"error", DescribeException(error)}});
 }
 
 }  // namespace

@@ -60,6 +60,10 @@ using ExceptionReporter =
 // Writes "ringcast: handler <name> threw at sequence <n>: <what>" to stderr.
 void LogHandlerException(const std::string& processor, int64_t sequence, std::exception_ptr error);
 
+// The what() of the exception `error` holds, or "unknown exception" for one that is not a
+// std::exception (or no exception at all).
+std::string DescribeException(const std::exception_ptr& error);
+
 struct ProcessorOptions {
   std::string name = "processor";
   // Most events handed over between two sequence updates: bounds how long downstream stages and
