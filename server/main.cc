@@ -59,6 +59,12 @@ ABSL_FLAG(std::string, wait_strategy, "blocking",
           "how idle stage threads (the topics' pipelines) wait: blocking (~0% CPU idle), phased "
           "(spin, yield, then "
           "block), yielding or busy_spin (each keeps a core busy)");
+ABSL_FLAG(uint64_t, max_memory_bytes, 0,
+          "memory budget of the whole server; a batch or topic that would exceed it is refused "
+          "with RESOURCE_EXHAUSTED. 0: 3/4 of the cgroup limit or physical memory");
+ABSL_FLAG(uint64_t, max_topic_bytes, uint64_t{256} << 20,
+          "event bytes one topic's ring may hold (CreateTopic may set its own); publishers wait "
+          "when it is full; the newest events up to half of it stay replayable");
 ABSL_FLAG(absl::Duration, keepalive_time, absl::Seconds(30),
           "interval of the server's HTTP/2 keepalive pings");
 ABSL_FLAG(absl::Duration, keepalive_timeout, absl::Seconds(10),
@@ -93,6 +99,8 @@ absl::StatusOr<ringcast::server::ServerOptions> OptionsFromFlags() {
   auto strategy = ringcast::server::ParseFanoutWaitStrategy(absl::GetFlag(FLAGS_wait_strategy));
   if (!strategy.ok()) return strategy.status();
   o.wait_strategy = *strategy;
+  o.max_memory_bytes = absl::GetFlag(FLAGS_max_memory_bytes);
+  o.max_topic_bytes = absl::GetFlag(FLAGS_max_topic_bytes);
   o.keepalive_time = absl::GetFlag(FLAGS_keepalive_time);
   o.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
   o.keepalive_min_ping_interval = absl::GetFlag(FLAGS_keepalive_min_ping_interval);

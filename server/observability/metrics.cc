@@ -208,6 +208,14 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
                          "otherwise): their streams ended with INTERNAL.",
                          MetricType::Counter);
 
+  auto topic_bytes = Family("ringcast_topic_bytes",
+                            "Bytes of event buffers the topic's ring holds (its slots' buffers).",
+                            MetricType::Gauge);
+  auto topic_max_bytes =
+      Family("ringcast_topic_max_bytes",
+             "The topic's byte budget: publishers wait when its ring holds this much.",
+             MetricType::Gauge);
+
   for (const std::shared_ptr<Topic>& topic : sources_.topics.List()) {
     const TopicCounters& c = topic->counters();
     const std::vector<ClientMetric::Label> by_topic = {TopicLabel(*topic)};
@@ -228,6 +236,8 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
     AddGauge(backpressure, by_topic, static_cast<double>(used) / topic->capacity());
     AddGauge(lag, by_topic, static_cast<double>(topic->SubscriberLagMax()));
     AddGauge(subscribers, by_topic, topic->subscriber_count());
+    AddGauge(topic_bytes, by_topic, static_cast<double>(topic->bytes()));
+    AddGauge(topic_max_bytes, by_topic, static_cast<double>(topic->max_bytes()));
   }
   AddRejected(rejected, "", sources_.rejected_without_topic);
   if (sources_.publish_latency != nullptr) {
@@ -238,6 +248,20 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   AddGauge(topics, {}, static_cast<double>(capacity.metric.size()));
   auto streams = Family("ringcast_publish_streams", "Open publish streams.", MetricType::Gauge);
   AddGauge(streams, {}, static_cast<double>(sources_.publish_streams.count()));
+  auto memory_budget = Family(
+      "ringcast_memory_budget_bytes",
+      "The server's memory budget (--max_memory_bytes) by pool: `events` for the topics' rings and "
+      "the runs queued for subscribers, `transport` for gRPC's buffers.",
+      MetricType::Gauge);
+  const MemoryBudget& events_memory = sources_.topics.memory();
+  AddGauge(memory_budget, {{"pool", "events"}}, static_cast<double>(events_memory.limit()));
+  AddGauge(memory_budget, {{"pool", "transport"}},
+           static_cast<double>(sources_.transport_memory_bytes));
+  auto memory_used = Family("ringcast_memory_used_bytes",
+                            "What the `events` pool of the memory budget has in use; a batch that "
+                            "would take it past the budget is refused (reason `memory`).",
+                            MetricType::Gauge);
+  AddGauge(memory_used, {{"pool", "events"}}, static_cast<double>(events_memory.used()));
   auto build = Family("ringcast_build_info", "The ringcastd build; always 1.", MetricType::Gauge);
   AddGauge(build, {{"version", RINGCAST_VERSION}}, 1);
 
@@ -245,7 +269,8 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   for (MetricFamily* family :
        {&published, &batches, &rejected, &delivered, &skipped, &disconnects, &publish_latency,
         &delivery_latency, &blocked, &capacity, &occupancy, &backpressure, &lag, &subscribers,
-        &failures, &topics, &streams, &build}) {
+        &failures, &topic_bytes, &topic_max_bytes, &topics, &streams, &memory_budget,
+        &memory_used, &build}) {
     families.push_back(std::move(*family));
   }
 

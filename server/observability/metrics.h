@@ -38,6 +38,8 @@ struct MetricsSources {
   // Rejected batches that name no live topic.
   const RejectCounters& rejected_without_topic;
   const LatencyHistogram* publish_latency;  // null when not measured
+  // The gRPC transport's share of the memory budget (ServerOptions::TransportMemoryBytes).
+  uint64_t transport_memory_bytes = 0;
 };
 
 // The standard process_* figures, read from /proc/self.

@@ -14,14 +14,15 @@ namespace ringcast::server {
 // Why a publish batch was rejected: the `reason` label of ringcast_publish_rejected_total.
 enum class RejectReason {
   kInvalid,       // malformed request, bad topic name, empty batch
-  kTooLarge,      // an event over --max_event_bytes, or a batch larger than the ring
+  kTooLarge,      // an event over --max_event_bytes, a batch larger than the ring or half its bytes
   kBackpressure,  // the ring stayed full for --publish_timeout
   kNotFound,      // unknown topic with auto-create off, or the topic was deleted
   kShutdown,      // the server is shutting down
   kTopicLimit,    // auto-create refused: --max_topics topics exist already
   kInternal,      // the topic failed (a stage of its pipeline could not go on)
+  kMemory,        // the server's memory budget (--max_memory_bytes) had no room for the batch
 };
-inline constexpr std::size_t kRejectReasonCount = 7;
+inline constexpr std::size_t kRejectReasonCount = 8;
 
 // The label value.
 [[nodiscard]] constexpr absl::string_view RejectReasonName(RejectReason reason) {
@@ -40,6 +41,8 @@ inline constexpr std::size_t kRejectReasonCount = 7;
       return "topic_limit";
     case RejectReason::kInternal:
       return "internal";
+    case RejectReason::kMemory:
+      return "memory";
   }
   return "unknown";
 }

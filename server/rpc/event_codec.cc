@@ -317,8 +317,11 @@ std::size_t EventContentBytes(const EventView& event, absl::Span<const HeaderVie
   return bytes;
 }
 
-void EncodeFramedEvent(const EventView& event, absl::Span<const HeaderView> headers,
-                       uint64_t sequence, int64_t publish_time_unix_nanos, std::string& slot) {
+namespace {
+
+// The size of the Event message (without its `events` framing) for these fields.
+std::size_t EventBodySize(const EventView& event, absl::Span<const HeaderView> headers,
+                          uint64_t sequence, int64_t publish_time_unix_nanos) {
   // Zero scalars and empty strings are omitted, as protobuf's own encoder does.
   std::size_t body = 0;
   if (sequence != 0) body += 1 + VarintSize(sequence);
@@ -328,12 +331,25 @@ void EncodeFramedEvent(const EventView& event, absl::Span<const HeaderView> head
   if (!event.key.empty()) body += BytesFieldSize(event.key.size());
   if (!event.payload.empty()) body += BytesFieldSize(event.payload.size());
   for (const HeaderView& header : headers) body += BytesFieldSize(HeaderEntrySize(header));
-  const std::size_t total = BytesFieldSize(body);
+  return body;
+}
 
-  slot.resize(total);  // keeps the capacity the slot already has
-  char* out = slot.data();
+}  // namespace
+
+std::size_t MaxFramedEventSize(const EventView& event, absl::Span<const HeaderView> headers) {
+  // The largest sequence and time: ten-byte varints.
+  return BytesFieldSize(EventBodySize(event, headers, UINT64_MAX, INT64_MIN));
+}
+
+std::size_t FramedEventSize(const EventView& event, absl::Span<const HeaderView> headers,
+                            uint64_t sequence, int64_t publish_time_unix_nanos) {
+  return BytesFieldSize(EventBodySize(event, headers, sequence, publish_time_unix_nanos));
+}
+
+void WriteFramedEvent(const EventView& event, absl::Span<const HeaderView> headers,
+                      uint64_t sequence, int64_t publish_time_unix_nanos, char* out) {
   *out++ = static_cast<char>(Tag(kResponseEvents, kLengthDelimited));
-  out = WriteVarint(body, out);
+  out = WriteVarint(EventBodySize(event, headers, sequence, publish_time_unix_nanos), out);
   if (sequence != 0) {
     *out++ = static_cast<char>(Tag(kEventSequence, kVarint));
     out = WriteVarint(sequence, out);
@@ -350,6 +366,12 @@ void EncodeFramedEvent(const EventView& event, absl::Span<const HeaderView> head
     if (!header.name.empty()) out = WriteBytesField(kMapKey, header.name, out);
     if (!header.value.empty()) out = WriteBytesField(kMapValue, header.value, out);
   }
+}
+
+void EncodeFramedEvent(const EventView& event, absl::Span<const HeaderView> headers,
+                       uint64_t sequence, int64_t publish_time_unix_nanos, std::string& out) {
+  out.resize(FramedEventSize(event, headers, sequence, publish_time_unix_nanos));
+  WriteFramedEvent(event, headers, sequence, publish_time_unix_nanos, out.data());
 }
 
 void AppendSkippedField(uint64_t skipped, std::string& out) {

@@ -68,11 +68,19 @@ absl::Status ParsePublishRequest(absl::string_view bytes, PublishRequestView& re
 // values (every header as sent).
 std::size_t EventContentBytes(const EventView& event, absl::Span<const HeaderView> headers);
 
-// Overwrites `slot` with `event` (whose headers are `headers`) encoded as a framed Event carrying
-// `sequence` and `publish_time_unix_nanos`. Reuses the string's capacity: no allocation once slots
-// have grown.
+// The bytes of `event` (whose headers are `headers`) encoded as a framed Event carrying
+// `sequence` and `publish_time_unix_nanos`.
+std::size_t FramedEventSize(const EventView& event, absl::Span<const HeaderView> headers,
+                            uint64_t sequence, int64_t publish_time_unix_nanos);
+// The most FramedEventSize can be for `event`, whatever its sequence and time: what a publisher
+// reserves before it knows them.
+std::size_t MaxFramedEventSize(const EventView& event, absl::Span<const HeaderView> headers);
+// Writes the framed Event (exactly FramedEventSize bytes) to `out`.
+void WriteFramedEvent(const EventView& event, absl::Span<const HeaderView> headers,
+                      uint64_t sequence, int64_t publish_time_unix_nanos, char* out);
+// Overwrites `out` with the framed Event: FramedEventSize, then WriteFramedEvent.
 void EncodeFramedEvent(const EventView& event, absl::Span<const HeaderView> headers,
-                       uint64_t sequence, int64_t publish_time_unix_nanos, std::string& slot);
+                       uint64_t sequence, int64_t publish_time_unix_nanos, std::string& out);
 
 // Appends SubscribeResponse.skipped = `skipped` (field 2) to `out`.
 void AppendSkippedField(uint64_t skipped, std::string& out);

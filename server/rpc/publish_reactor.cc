@@ -1,6 +1,7 @@
 #include "rpc/publish_reactor.h"
 
 #include <algorithm>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
@@ -116,9 +117,11 @@ void PublishReactor::HandleRequestLocked() {
                  absl::InvalidArgumentError("batch has no events"));
     return;
   }
+  request_bytes_ = 0;
   for (std::size_t i = 0; i < request_.events.size(); ++i) {
     const EventView& event = request_.events[i];
     const std::size_t bytes = EventContentBytes(event, request_.HeadersOf(event));
+    request_bytes_ += EventSlot::BufferBytes(MaxFramedEventSize(event, request_.HeadersOf(event)));
     if (bytes > state_.options.max_event_bytes) {
       RejectLocked(batch_id, RejectReason::kTooLarge,
                    absl::InvalidArgumentError(
@@ -144,6 +147,15 @@ void PublishReactor::HandleRequestLocked() {
                      topic_->name(), "\"'s ring of ", topic_->capacity(), " slots")));
     return;
   }
+  if (request_bytes_ > topic_->max_batch_bytes()) {
+    RejectLocked(batch_id, RejectReason::kTooLarge,
+                 absl::InvalidArgumentError(absl::StrCat(
+                     "batch needs ", request_bytes_, " bytes of ring memory; topic \"",
+                     topic_->name(), "\" takes at most ", topic_->max_batch_bytes(),
+                     " per batch (half its budget of ", topic_->max_bytes(),
+                     " bytes): send smaller batches")));
+    return;
+  }
   JoinTopicLocked(topic_);
   TryPublishLocked();
 }
@@ -163,31 +175,24 @@ void PublishReactor::TryPublishLocked() {
       RejectLocked(request_.batch_id, RejectReason::kInternal, topic_->failure());
       return;
     }
-    const ClaimResult claim = topic_->TryClaim(n);
-    if (claim.ok()) {
-      const int64_t last = claim.sequence;
-      const int64_t first = last - n + 1;
-      const int64_t publish_time = absl::GetCurrentTimeNanos();
-      const int64_t accepted = MonotonicNanos();
-      for (int64_t i = 0; i < n; ++i) {
-        EventSlot& slot = topic_->slot(first + i);
-        const EventView& event = request_.events[static_cast<std::size_t>(i)];
-        EncodeFramedEvent(event, request_.HeadersOf(event), static_cast<uint64_t>(first + i),
-                          publish_time, slot.framed);
-        slot.accepted_nanos = accepted;
-      }
-      topic_->Publish(first, last);
-      TopicCounters& counters = topic_->counters();
-      counters.events_published.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
-      counters.batches_published.fetch_add(1, std::memory_order_relaxed);
-      if (parked_) {
-        parked_ = false;
-        counters.publish_blocked_nanos.fetch_add(
-            static_cast<uint64_t>(absl::ToInt64Nanoseconds(absl::Now() - park_started_)),
-            std::memory_order_relaxed);
-      }
-      RespondLocked(request_.batch_id, absl::OkStatus(), first, static_cast<uint32_t>(n));
+    const ByteReservation reservation = topic_->ReserveBytes(request_bytes_);
+    if (reservation == ByteReservation::kServerFull) {
+      EndParkLocked();
+      RejectLocked(request_.batch_id, RejectReason::kMemory,
+                   absl::ResourceExhaustedError(absl::StrCat(
+                       "the server's memory budget is spent (", state_.topics.memory().used(), " of ",
+                       state_.topics.memory().limit(), " bytes for events in use; --max_memory_bytes=",
+                       state_.options.MemoryBudgetBytes(), "): no room for the batch's ",
+                       request_bytes_, " bytes; batch not published")));
       return;
+    }
+    if (reservation == ByteReservation::kReserved) {
+      const ClaimResult claim = topic_->TryClaim(n);
+      if (claim.ok()) {
+        PublishClaimedLocked(claim.sequence - n + 1, claim.sequence);
+        return;
+      }
+      topic_->UnreserveBytes(request_bytes_);
     }
     const absl::Time now = absl::Now();
     if (!parked_) {
@@ -201,7 +206,8 @@ void PublishReactor::TryPublishLocked() {
           std::memory_order_relaxed);
       RejectLocked(request_.batch_id, RejectReason::kBackpressure,
                    absl::ResourceExhaustedError(absl::StrCat(
-                       "topic \"", topic_->name(), "\" stayed full for ",
+                       "topic \"", topic_->name(), "\" stayed full (of events or of its ",
+                       topic_->max_bytes(), " bytes) for ",
                        absl::FormatDuration(state_.options.publish_timeout),
                        " (--publish_timeout): its subscribers are not keeping up; batch not "
                        "published")));
@@ -209,13 +215,57 @@ void PublishReactor::TryPublishLocked() {
     }
     // Park, then look again: room that freed before the waiter was added wakes nobody.
     topic_->AddWaiter(this);
-    if (!topic_->HasRoomFor(n) && !topic_->deleted() && !topic_->failed()) {
+    if (!topic_->HasRoomFor(n, request_bytes_) && !topic_->deleted() && !topic_->failed()) {
       ParkLocked();
       return;
     }
     topic_->RemoveWaiter(this);
     woken_.store(false, std::memory_order_seq_cst);
   }
+}
+
+void PublishReactor::PublishClaimedLocked(int64_t first, int64_t last) {
+  const int64_t publish_time = absl::GetCurrentTimeNanos();
+  const int64_t accepted = MonotonicNanos();
+  uint64_t grown = 0;
+  try {
+    for (int64_t s = first; s <= last; ++s) {
+      EventSlot& slot = topic_->slot(s);
+      const EventView& event = request_.events[static_cast<std::size_t>(s - first)];
+      const auto headers = request_.HeadersOf(event);
+      const auto sequence = static_cast<uint64_t>(s);
+      char* out = slot.Resize(FramedEventSize(event, headers, sequence, publish_time), grown);
+      WriteFramedEvent(event, headers, sequence, publish_time, out);
+      slot.accepted_nanos = accepted;
+    }
+  } catch (const std::bad_alloc&) {
+    // Claimed slots must be published; the topic cannot deliver them whole, so it fails (its
+    // subscribers end with INTERNAL) rather than deliver a gap.
+    topic_->SettleBytes(request_bytes_, std::min(grown, request_bytes_), first, last);
+    topic_->AbandonClaim(first, last, absl::InternalError(absl::StrCat(
+                                          "topic \"", topic_->name(),
+                                          "\" could not allocate memory for a batch; delete and "
+                                          "re-create it")));
+    EndParkLocked();
+    RejectLocked(request_.batch_id, RejectReason::kInternal, topic_->failure());
+    return;
+  }
+  topic_->SettleBytes(request_bytes_, grown, first, last);
+  topic_->Publish(first, last);
+  const auto n = static_cast<uint64_t>(last - first + 1);
+  TopicCounters& counters = topic_->counters();
+  counters.events_published.fetch_add(n, std::memory_order_relaxed);
+  counters.batches_published.fetch_add(1, std::memory_order_relaxed);
+  EndParkLocked();
+  RespondLocked(request_.batch_id, absl::OkStatus(), first, static_cast<uint32_t>(n));
+}
+
+void PublishReactor::EndParkLocked() {
+  if (!parked_) return;
+  parked_ = false;
+  topic_->counters().publish_blocked_nanos.fetch_add(
+      static_cast<uint64_t>(absl::ToInt64Nanoseconds(absl::Now() - park_started_)),
+      std::memory_order_relaxed);
 }
 
 void PublishReactor::ParkLocked() {

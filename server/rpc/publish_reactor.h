@@ -63,6 +63,11 @@ class PublishReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   void HandleRequestLocked();
   // Claims, encodes and publishes the parked batch, parks it, or rejects it.
   void TryPublishLocked();
+  // Writes the parked batch into slots first..last (claimed, with its bytes reserved), publishes
+  // and acknowledges it.
+  void PublishClaimedLocked(int64_t first, int64_t last);
+  // Leaves the parked state, counting the time spent parked.
+  void EndParkLocked();
   void ParkLocked();
   void RespondLocked(uint64_t batch_id, const absl::Status& status, int64_t first, uint32_t count);
   // Counts the rejection (on the request's topic if it is live) and answers with `status`.
@@ -90,6 +95,7 @@ class PublishReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   PublishRequestView request_;      // the batch being handled (or parked): views into one of those
   int64_t request_read_nanos_ = 0;  // when it was read (MonotonicNanos), or 0 without metrics
   std::shared_ptr<Topic> topic_;    // its topic
+  uint64_t request_bytes_ = 0;      // the slot buffer bytes it reserves (EventSlot::BufferBytes)
   std::deque<Response> responses_;  // front is in flight when writing_
   bool reading_ = false;
   bool writing_ = false;

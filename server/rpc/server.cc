@@ -9,6 +9,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "observability/log.h"
 #include "observability/metrics.h"
 #include "rpc/publish_reactor.h"
@@ -32,6 +33,14 @@ class ServerImpl {
     builder.RegisterService(&events_);
     builder.RegisterService(&topics_);
     builder.SetMaxReceiveMessageSize(o.MaxReceiveMessageBytes());
+    // gRPC 1.51 buffers an incoming message in full before it checks the size above, granting
+    // flow-control window for whatever length the message's prefix declares (up to 4 GiB). The
+    // quota is what bounds it: when the transport's buffers reach it, gRPC resets the largest
+    // streams (RST_STREAM ENHANCE_YOUR_CALM; the client sees RESOURCE_EXHAUSTED). The builder
+    // and the server take their own references, so the local object may go.
+    grpc::ResourceQuota quota("ringcast.transport");
+    quota.Resize(static_cast<size_t>(o.TransportMemoryBytes()));
+    builder.SetResourceQuota(quota);
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, Millis(o.keepalive_time));
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Millis(o.keepalive_timeout));
     builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
@@ -109,7 +118,8 @@ class ServerImpl {
         MetricsSources{.topics = state_.topics,
                        .publish_streams = state_.publish_streams,
                        .rejected_without_topic = state_.rejected_without_topic,
-                       .publish_latency = state_.publish_latency.get()});
+                       .publish_latency = state_.publish_latency.get(),
+                       .transport_memory_bytes = state_.options.TransportMemoryBytes()});
     if (!metrics.ok()) return metrics.status();
     metrics_ = *std::move(metrics);
     return absl::OkStatus();

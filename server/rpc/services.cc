@@ -66,6 +66,8 @@ v1::Topic ToProto(const TopicInfo& info) {
   topic.set_subscribers(info.subscribers);
   topic.set_publish_streams(info.publish_streams);
   topic.set_backpressure_ratio(info.backpressure_ratio);
+  topic.set_bytes(info.bytes);
+  topic.set_max_bytes(info.max_bytes);
   return topic;
 }
 
@@ -155,7 +157,7 @@ grpc::ServerUnaryReactor* TopicServiceImpl::CreateTopic(grpc::CallbackServerCont
   return Unary<v1::CreateTopicRequest>(
       state_, context, request, response,
       [&](const v1::CreateTopicRequest& r) -> absl::StatusOr<v1::Topic> {
-        absl::StatusOr<std::shared_ptr<Topic>> topic = state_.topics.Create(r.name(), r.capacity());
+        absl::StatusOr<std::shared_ptr<Topic>> topic = state_.topics.Create(r.name(), r.capacity(), r.max_bytes());
         if (!topic.ok()) return topic.status();
         return ToProto((*topic)->Describe());
       });

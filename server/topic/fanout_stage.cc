@@ -50,7 +50,7 @@ int FanoutStage::Step(absl::Time now) {
   int work = DropClosed() ? 1 : 0;
   if (topic_.has_pending_registrations()) {
     // New subscribers take part in this very step.
-    gate_ = topic_.AdvanceGateAndAbsorb(gate_, subscribers_);
+    gate_ = topic_.AdvanceGateAndAbsorb(gate_, gate_, subscribers_);
     ++work;
   }
   const int64_t position = stage_.sequence().GetRelaxed();
@@ -76,7 +76,7 @@ std::shared_ptr<EventRun> FanoutStage::CopyRun(int64_t first, int64_t last) {
   std::size_t total = 0;
   offsets_.push_back(0);
   for (int64_t s = first; s <= last; ++s) {
-    total += topic_.slot(s).framed.size();
+    total += topic_.slot(s).size;
     offsets_.push_back(total);
   }
   if (topic_.delivery_latency() != nullptr) {
@@ -91,9 +91,9 @@ std::shared_ptr<EventRun> FanoutStage::CopyRun(int64_t first, int64_t last) {
   std::shared_ptr<EventRun> run = topic_.run_factory()(total);
   char* out = run->data();
   for (int64_t s = first; s <= last; ++s) {
-    const std::string& framed = topic_.slot(s).framed;
-    std::memcpy(out, framed.data(), framed.size());
-    out += framed.size();
+    const EventSlot& slot = topic_.slot(s);
+    std::memcpy(out, slot.data, slot.size);
+    out += slot.size;
   }
   return run;
 }
@@ -102,10 +102,10 @@ std::shared_ptr<EventRun> FanoutStage::CopyRun(int64_t first, int64_t last) {
 // can end at without passing `max_events` events or `max_bytes` bytes (always >= first).
 int64_t FanoutStage::CutRun(int64_t first, int64_t limit, int64_t max_events,
                             std::size_t max_bytes) const {
-  std::size_t bytes = topic_.slot(first).framed.size();
+  std::size_t bytes = topic_.slot(first).size;
   int64_t last = first;
   while (last < limit && last - first + 1 < max_events) {
-    const std::size_t next = topic_.slot(last + 1).framed.size();
+    const std::size_t next = topic_.slot(last + 1).size;
     if (bytes + next > max_bytes) break;
     bytes += next;
     ++last;
@@ -249,17 +249,21 @@ bool FanoutStage::DropClosed() {
 }
 
 // Producers may overwrite up to the gate: keep it `capacity` behind the live position and behind
-// every RELIABLE subscriber. Takes the topic's mutex only when the gate moves or subscribers wait
-// to be taken in.
+// every RELIABLE subscriber, and when memory is short, let the topic move it further, up to those
+// positions (see Topic::AdvanceGateAndAbsorb). Takes the topic's mutex only when the gate moves or
+// subscribers wait to be taken in.
 bool FanoutStage::RaiseGate() {
-  int64_t gate = stage_.sequence().GetRelaxed();
+  int64_t trim_limit = stage_.sequence().GetRelaxed();
   for (const FanoutSubscriber& subscriber : subscribers_) {
-    if (subscriber.settings.reliable) gate = std::min(gate, subscriber.next_sequence - 1);
+    if (subscriber.settings.reliable) trim_limit = std::min(trim_limit, subscriber.next_sequence - 1);
   }
-  gate -= topic_.capacity();
-  if (gate <= gate_ && !topic_.has_pending_registrations()) return false;
+  const int64_t gate = trim_limit - topic_.capacity();
+  if (gate <= gate_ && !topic_.has_pending_registrations() &&
+      !(trim_limit > gate_ && topic_.UnderMemoryPressure())) {
+    return false;
+  }
   const int64_t before = gate_;
-  gate_ = topic_.AdvanceGateAndAbsorb(gate, subscribers_);
+  gate_ = topic_.AdvanceGateAndAbsorb(gate, trim_limit, subscribers_);
   if (gate_ > before) topic_.WakeWaitersIfAny();
   return gate_ > before;
 }
@@ -305,7 +309,7 @@ void FanoutStage::EndDrainedSubscribers() {
 
 void FanoutStage::EndDeletedTopic() {
   // Takes in registrations that raced the deletion.
-  gate_ = topic_.AdvanceGateAndAbsorb(gate_, subscribers_);
+  gate_ = topic_.AdvanceGateAndAbsorb(gate_, gate_, subscribers_);
   const absl::Status gone =
       absl::NotFoundError(absl::StrCat("topic \"", topic_.name(), "\" was deleted"));
   for (const FanoutSubscriber& subscriber : subscribers_) {
@@ -338,7 +342,7 @@ void FanoutStage::Fail(std::exception_ptr error) {
                                                                "\" failed in its fan-out stage (",
                                                                what, "); delete and re-create it"));
   topic_.MarkFailed(status);
-  gate_ = topic_.AdvanceGateAndAbsorb(gate_, subscribers_);
+  gate_ = topic_.AdvanceGateAndAbsorb(gate_, gate_, subscribers_);
   for (const FanoutSubscriber& subscriber : subscribers_) {
     subscriber.queue->FinishNow(status);
     topic_.SubscriberLeft(subscriber.queue.get());

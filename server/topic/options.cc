@@ -1,7 +1,11 @@
 #include "ringcast/server/options.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
+#include <fstream>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 
@@ -35,6 +39,56 @@ int ServerOptions::MaxReceiveMessageBytes() const {
   constexpr int64_t kFramingAllowance = 64 << 10;
   const int64_t wanted = int64_t{4} * max_event_bytes + kFramingAllowance;
   return static_cast<int>(std::min<int64_t>(std::max(wanted, kFloor), INT32_MAX));
+}
+
+namespace {
+
+constexpr uint64_t kMinTransportBytes = uint64_t{64} << 20;
+constexpr uint64_t kMinMemoryBudget = uint64_t{128} << 20;
+
+// The first number in `path`, or 0 if it cannot be read or says "max".
+uint64_t ReadLimit(const char* path) {
+  std::ifstream in(path);
+  std::string word;
+  if (!(in >> word) || word == "max") return 0;
+  uint64_t value = 0;
+  for (const char c : word) {
+    if (c < '0' || c > '9') return 0;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return value;
+}
+
+}  // namespace
+
+uint64_t MachineMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGESIZE);
+  uint64_t bytes = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page)
+                                          : uint64_t{1} << 30;
+  for (const char* path :
+       {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
+    const uint64_t limit = ReadLimit(path);
+    if (limit != 0) bytes = std::min(bytes, limit);  // v1 says "no limit" with a huge number
+  }
+  return bytes;
+}
+
+uint64_t ServerOptions::MemoryBudgetBytes() const {
+  if (max_memory_bytes != 0) return max_memory_bytes;
+  return std::max(kMinMemoryBudget, MachineMemoryBytes() / 4 * 3);
+}
+
+uint64_t ServerOptions::TransportMemoryBytes() const {
+  return std::max(kMinTransportBytes, MemoryBudgetBytes() / 4);
+}
+
+uint64_t ServerOptions::EventMemoryBytes() const {
+  return MemoryBudgetBytes() - TransportMemoryBytes();
+}
+
+uint64_t ServerOptions::TopicMemoryBytes(uint64_t requested) const {
+  return std::min(requested == 0 ? max_topic_bytes : requested, EventMemoryBytes());
 }
 
 namespace {
@@ -94,6 +148,16 @@ absl::Status ValidateOptions(const ServerOptions& o) {
   if (o.max_event_bytes > (256u << 20)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--max_event_bytes=", o.max_event_bytes, " is above the 256 MiB limit"));
+  }
+  if (o.max_memory_bytes != 0 && o.max_memory_bytes < kMinMemoryBudget) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_memory_bytes=", o.max_memory_bytes, " is below the 128 MiB minimum (or 0: derived "
+        "from the machine)"));
+  }
+  if (o.max_topic_bytes < uint64_t{2} * o.max_event_bytes + (64 << 10)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_topic_bytes=", o.max_topic_bytes, " must hold at least two of the largest events: "
+        "2 x --max_event_bytes (", o.max_event_bytes, ") + 64 KiB"));
   }
   if (o.fanout_threads > 256) {
     return absl::InvalidArgumentError(

@@ -1,7 +1,9 @@
 #include "topic/topic.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -18,11 +20,36 @@ std::shared_ptr<EventRun> MakeHeapEventRun(std::size_t bytes) {
                                    bytes);
 }
 
+char* EventSlot::Resize(std::size_t bytes, uint64_t& grown) {
+  if (bytes > capacity) {
+    const uint64_t wanted = BufferBytes(bytes);
+    std::free(data);
+    data = nullptr;
+    capacity = 0;
+    size = 0;
+    data = static_cast<char*>(std::malloc(wanted));
+    if (data == nullptr) throw std::bad_alloc();
+    capacity = static_cast<uint32_t>(wanted);
+    grown += wanted;
+  }
+  size = static_cast<uint32_t>(bytes);
+  return data;
+}
+
+uint64_t EventSlot::Release() noexcept {
+  const uint64_t freed = capacity;
+  std::free(data);
+  data = nullptr;
+  size = 0;
+  capacity = 0;
+  return freed;
+}
+
 Topic::Topic(std::string name, TopicSettings settings, Doorbell& doorbell)
     : name_(std::move(name)),
       capacity_(settings.capacity),
       doorbell_(doorbell),
-      ring_(int64_t{2} * capacity_),
+      ring_(int64_t{2} * capacity_, kZeroFilled),
       sequencer_(int64_t{2} * capacity_),
       // The gate starts at -1, not at -1 - capacity: before the fan-out stage has released
       // anything, producers may run up to 2 x capacity ahead (the sequencer's gating cache assumes
@@ -30,12 +57,22 @@ Topic::Topic(std::string name, TopicSettings settings, Doorbell& doorbell)
       gate_(kInitialSequence),
       lazy_release_events_(std::min<int64_t>(capacity_ / 8, kMaxLazyReleaseEvents)),
       run_factory_(std::move(settings.run_factory)),
+      bytes_(settings.max_bytes),
+      server_budget_(settings.server_budget),
       delivery_latency_(settings.latency_metrics ? std::make_shared<LatencyHistogram>() : nullptr),
       fanout_(*this, /*upstream=*/{}, settings.fanout) {
   RINGCAST_CHECK(sequencer_.AddGatingSequence(gate_), "a fresh sequencer has gating slots");
 }
 
-Topic::~Topic() { static_cast<void>(sequencer_.RemoveGatingSequence(gate_)); }
+Topic::~Topic() {
+  static_cast<void>(sequencer_.RemoveGatingSequence(gate_));
+  // Slots past the cursor were never written (the ring starts zero-filled): leave their pages.
+  const int64_t written = std::min<int64_t>(sequencer_.Cursor() + 1, int64_t{2} * capacity_);
+  for (int64_t s = 0; s < written; ++s) ring_.Get(s).Release();
+  if (server_budget_ != nullptr) {
+    server_budget_->Release(bytes_.used() + slot_pages_bytes_.load(std::memory_order_relaxed));
+  }
+}
 
 void Topic::Publish(int64_t first, int64_t last) noexcept {
   sequencer_.Publish(first, last);
@@ -49,7 +86,55 @@ void Topic::Publish(int64_t first, int64_t last) noexcept {
   }
 }
 
-bool Topic::HasRoomFor(int64_t n) const noexcept { return sequencer_.RemainingCapacity() >= n; }
+bool Topic::HasRoomFor(int64_t n, uint64_t bytes) const noexcept {
+  return sequencer_.RemainingCapacity() >= n && bytes_.available() >= bytes;
+}
+
+ByteReservation Topic::ReserveBytes(uint64_t bytes) noexcept {
+  if (!bytes_.TryCharge(bytes)) return ByteReservation::kTopicFull;
+  if (server_budget_ != nullptr && !server_budget_->TryCharge(bytes)) {
+    bytes_.Release(bytes);
+    return ByteReservation::kServerFull;
+  }
+  return ByteReservation::kReserved;
+}
+
+void Topic::UnreserveBytes(uint64_t reserved) noexcept {
+  bytes_.Release(reserved);
+  if (server_budget_ != nullptr) server_budget_->Release(reserved);
+}
+
+void Topic::SettleBytes(uint64_t reserved, uint64_t grown, int64_t /*first*/,
+                        int64_t last) noexcept {
+  UnreserveBytes(reserved - grown);
+  if (server_budget_ == nullptr || last >= int64_t{2} * capacity_) return;
+  // First lap: the slot pages written so far become resident. Charged once, by whichever batch
+  // first reaches past the pages already charged.
+  constexpr uint64_t kPage = 4096;
+  const uint64_t reached = (static_cast<uint64_t>(last + 1) * sizeof(EventSlot) + kPage - 1) /
+                           kPage * kPage;
+  uint64_t charged = slot_pages_bytes_.load(std::memory_order_relaxed);
+  while (charged < reached) {
+    if (slot_pages_bytes_.compare_exchange_weak(charged, reached, std::memory_order_relaxed)) {
+      server_budget_->Charge(reached - charged);
+      return;
+    }
+  }
+}
+
+void Topic::AbandonClaim(int64_t first, int64_t last, absl::Status status) {
+  MarkFailed(std::move(status));
+  for (int64_t s = first; s <= last; ++s) ring_.Get(s).size = 0;
+  Publish(first, last);
+}
+
+bool Topic::ServerUnderPressure() const noexcept {
+  return server_budget_ != nullptr && server_budget_->used() > server_budget_->limit() / 8 * 7;
+}
+
+bool Topic::UnderMemoryPressure() const noexcept {
+  return bytes_.used() > bytes_.limit() / 2 || ServerUnderPressure();
+}
 
 void Topic::AddWaiter(PublishWaiter* waiter) {
   std::lock_guard<std::mutex> lock(waiters_mu_);
@@ -116,7 +201,7 @@ absl::StatusOr<int64_t> Topic::Register(std::shared_ptr<OutboundQueue> queue,
     // Under mu_ the gate cannot move, and gate < oldest (see the class comment), so every slot
     // from `oldest` on stays intact until the fan-out stage has taken this subscriber in.
     const int64_t next = PublishedHigh() + 1;
-    const int64_t oldest = std::max<int64_t>(0, next - capacity_);
+    const int64_t oldest = std::max({int64_t{0}, next - capacity_, gate_.GetRelaxed() + 1});
     switch (start.kind) {
       case StartPosition::Kind::kLatest:
         first = next;
@@ -152,22 +237,43 @@ absl::StatusOr<int64_t> Topic::Register(std::shared_ptr<OutboundQueue> queue,
   return first;
 }
 
-int64_t Topic::AdvanceGateAndAbsorb(int64_t gate_candidate,
+int64_t Topic::AdvanceGateAndAbsorb(int64_t gate_candidate, int64_t trim_limit,
                                     std::vector<FanoutSubscriber>& subscribers) {
+  // Read before the lock: the stage's own view, and approximate anyway while publishers reserve.
+  const bool server_pressure = ServerUnderPressure();
+  const bool pressure = server_pressure || bytes_.used() > bytes_.limit() / 2;
   std::lock_guard<std::mutex> lock(mu_);
   for (FanoutSubscriber& subscriber : pending_) {
     if (subscriber.settings.reliable) {
       gate_candidate =
           std::min(gate_candidate, subscriber.next_sequence - 1 - static_cast<int64_t>(capacity_));
+      trim_limit = std::min(trim_limit, subscriber.next_sequence - 1);
     }
     subscribers.push_back(std::move(subscriber));
   }
   pending_.clear();
   registrations_pending_.store(false, std::memory_order_relaxed);  // relaxed: under mu_
   const int64_t gate = gate_.GetRelaxed();  // only ever written here, under mu_
-  if (gate_candidate <= gate) return gate;
-  gate_.Set(gate_candidate);  // release; producers read it (acquire) in the gating minimum
-  return gate_candidate;
+  // Under pressure, retained events go (oldest first, never past trim_limit) until the topic
+  // holds half its budget, or none of them while the server's budget is nearly spent.
+  const uint64_t hold_at_most = server_pressure ? 0 : bytes_.limit() / 2;
+  uint64_t held = bytes_.used();
+  uint64_t freed = 0;
+  int64_t next_gate = gate;
+  while (next_gate < trim_limit &&
+         (next_gate < gate_candidate || (pressure && held - freed > hold_at_most))) {
+    // Slots up to trim_limit were published and every stage is done with them; until the gate
+    // store below, producers cannot claim them.
+    EventSlot& slot = ring_.Get(++next_gate);
+    if (pressure || slot.capacity > kKeepBytes) freed += slot.Release();
+  }
+  if (freed != 0) {
+    bytes_.Release(freed);
+    if (server_budget_ != nullptr) server_budget_->Release(freed);
+  }
+  if (next_gate == gate) return gate;
+  gate_.Set(next_gate);  // release; producers read it (acquire) in the gating minimum
+  return next_gate;
 }
 
 void Topic::SubscriberLeft(const OutboundQueue* queue) {
@@ -194,13 +300,16 @@ int64_t Topic::Occupancy() const noexcept {
 
 TopicInfo Topic::Describe() const {
   const int64_t next = NextSequence();
+  const int64_t oldest = std::max({int64_t{0}, next - capacity_, gate_.Get() + 1});
   return TopicInfo{.name = name_,
                    .capacity = capacity_,
                    .next_sequence = next,
-                   .oldest_sequence = std::max<int64_t>(0, next - capacity_),
+                   .oldest_sequence = std::min(oldest, next),
                    .subscribers = subscriber_count_.load(std::memory_order_relaxed),
                    .publish_streams = publish_streams_.load(std::memory_order_relaxed),
-                   .backpressure_ratio = static_cast<double>(Occupancy()) / capacity_};
+                   .backpressure_ratio = static_cast<double>(Occupancy()) / capacity_,
+                   .bytes = bytes_.used(),
+                   .max_bytes = bytes_.limit()};
 }
 
 void Topic::MarkDeleted() {

@@ -13,6 +13,19 @@
 // behind the live position are served from those retained slots by the fan-out stage itself: no
 // reader outside the disruptor protocol ever touches a slot.
 //
+// Memory. The ring is zero-filled (an idle topic costs no slot memory) and each slot owns a
+// buffer sized to the events written to it. The topic's byte budget (`max_bytes`) counts every
+// slot buffer; a publisher reserves its batch's bytes before it claims slots, in the topic's
+// budget and in the server's, and waits, as on a full ring, while the topic's is full (a full
+// server budget refuses the batch instead). When the gate passes a slot, the fan-out stage gives
+// its buffer back if it is larger than kKeepBytes or the topic is under pressure (more than half
+// its budget in use, or the server's budget nearly spent); smaller buffers stay for the next
+// event, so a steady stream allocates nothing. Under pressure the stage also moves the gate past
+// retained events the live position and every RELIABLE subscriber are done with, oldest first,
+// until half the budget is free (all of them while the server's budget is nearly spent): the
+// newest `capacity` events are retained if they fit in half the budget, and as many of the
+// newest as fit otherwise.
+//
 // Threads:
 //  * Publishers (any thread): TryClaim, slot, Publish, AddWaiter/RemoveWaiter, HasRoomFor.
 //  * Subscribers' handlers (any thread): Register.
@@ -45,6 +58,7 @@
 #include "ringcast/core/sequence.h"
 #include "topic/event_slot.h"
 #include "topic/fanout_stage.h"
+#include "topic/memory_budget.h"
 #include "topic/outbound_queue.h"
 
 namespace ringcast::server {
@@ -87,6 +101,8 @@ struct TopicInfo {
   uint32_t subscribers = 0;
   uint32_t publish_streams = 0;
   double backpressure_ratio = 0;
+  uint64_t bytes = 0;      // slot buffers held
+  uint64_t max_bytes = 0;  // the topic's byte budget
 };
 
 struct TopicSettings {
@@ -94,6 +110,17 @@ struct TopicSettings {
   FanoutSettings fanout;
   bool latency_metrics = true;  // keep a delivery-latency histogram
   EventRunFactory run_factory = MakeHeapEventRun;
+  // The most bytes of slot buffers the ring holds; at least 2 x the largest event's buffer.
+  uint64_t max_bytes = uint64_t{256} << 20;
+  // The server's budget, also charged for every slot buffer and slot page; null: none.
+  MemoryBudget* server_budget = nullptr;
+};
+
+// Where a publisher's reservation of bytes stands.
+enum class ByteReservation {
+  kReserved,    // charged to the topic and the server
+  kTopicFull,   // the topic's budget has no room now: wait, as on a full ring
+  kServerFull,  // the server's budget has no room: refuse
 };
 
 class Topic {
@@ -118,8 +145,24 @@ class Topic {
   // position. A topic without subscribers is released in bulk (or on the runner's periodic
   // cycle), not woken for every batch: ingest alone costs no thread hand-off per batch.
   void Publish(int64_t first, int64_t last) noexcept;
-  // True if a claim of n slots would succeed now (approximate while others publish).
-  [[nodiscard]] bool HasRoomFor(int64_t n) const noexcept;
+  // True if a claim of n slots and a reservation of `bytes` would succeed now (approximate while
+  // others publish).
+  [[nodiscard]] bool HasRoomFor(int64_t n, uint64_t bytes) const noexcept;
+
+  // Reserves `bytes` (what the batch's slots may grow by: see EventSlot::BufferBytes) before the
+  // claim. Once the slots are written, Settle with what they grew by (at most what was reserved)
+  // and the sequences claimed; without a claim, Unreserve.
+  [[nodiscard]] ByteReservation ReserveBytes(uint64_t bytes) noexcept;
+  void SettleBytes(uint64_t reserved, uint64_t grown, int64_t first, int64_t last) noexcept;
+  void UnreserveBytes(uint64_t reserved) noexcept;
+  // Publishes claimed slots first..last that could not be written (their events are lost) and
+  // fails the topic with `status`, so nobody is served a gap.
+  void AbandonClaim(int64_t first, int64_t last, absl::Status status);
+  // The most bytes one batch may reserve: half the budget, so that a batch always fits once the
+  // stage has released the retained events nobody needs.
+  [[nodiscard]] uint64_t max_batch_bytes() const noexcept { return bytes_.limit() / 2; }
+  [[nodiscard]] uint64_t bytes() const noexcept { return bytes_.used(); }
+  [[nodiscard]] uint64_t max_bytes() const noexcept { return bytes_.limit(); }
 
   // Parks `waiter` until the ring may have room. After AddWaiter, check HasRoomFor again: room
   // that freed before the add does not wake the waiter.
@@ -191,10 +234,16 @@ class Topic {
  private:
   friend class FanoutStage;  // the stage-only methods below
 
-  // Stage thread: takes queued registrations into `subscribers`, then stores the new gate,
-  // together. `gate_candidate` accounts for the registered subscribers; queued ones lower it if
-  // needed. The gate never moves back. Returns the gate now in force.
-  int64_t AdvanceGateAndAbsorb(int64_t gate_candidate, std::vector<FanoutSubscriber>& subscribers);
+  // Stage thread: takes queued registrations into `subscribers`, then moves the gate and gives
+  // back the buffers of the slots it passes, together. `gate_candidate` (`capacity` behind the
+  // registered RELIABLE subscribers and the live position) and `trim_limit` (the lowest of those
+  // positions: what may go when memory is short) account for the registered subscribers; queued
+  // ones lower them if needed. The gate never moves back. Returns the gate now in force.
+  int64_t AdvanceGateAndAbsorb(int64_t gate_candidate, int64_t trim_limit,
+                               std::vector<FanoutSubscriber>& subscribers);
+  // True when the stage should release memory: more than half the topic's budget in use, or the
+  // server's budget nearly spent.
+  [[nodiscard]] bool UnderMemoryPressure() const noexcept;
   // Stage thread: `queue` left; call before letting go of it.
   void SubscriberLeft(const OutboundQueue* queue);
   // Stage thread, after raising the gate: wakes publishers if any are parked.
@@ -212,6 +261,10 @@ class Topic {
   // topic without subscribers. Bounded so that figures reading the published range
   // (next_sequence) scan few slots.
   static constexpr int64_t kMaxLazyReleaseEvents = 8192;
+  // Slot buffers up to this size stay in their slot when it leaves the retention window.
+  static constexpr uint64_t kKeepBytes = 16 << 10;
+
+  [[nodiscard]] bool ServerUnderPressure() const noexcept;
 
   const std::string name_;
   const uint32_t capacity_;
@@ -221,6 +274,9 @@ class Topic {
   Sequence gate_;  // producers' gating sequence; written by the fan-out stage under mu_
   const int64_t lazy_release_events_;  // min(capacity / 8, kMaxLazyReleaseEvents)
   const EventRunFactory run_factory_;
+  MemoryBudget bytes_;                   // every slot buffer, and reservations in flight
+  MemoryBudget* const server_budget_;    // null: none
+  std::atomic<uint64_t> slot_pages_bytes_{0};  // slot array bytes charged to the server budget
 
   mutable std::mutex mu_;                  // registrations, gate moves, lifecycle
   std::vector<FanoutSubscriber> pending_;  // guarded by mu_

@@ -28,9 +28,45 @@ absl::Status ValidateTopicName(absl::string_view name) {
   return absl::OkStatus();
 }
 
+namespace {
+
+// A run charged to `budget` until its last reference goes.
+class ChargedRun {
+ public:
+  ChargedRun(std::shared_ptr<EventRun> run, MemoryBudget& budget)
+      : run_(std::move(run)), budget_(budget), bytes_(run_->size()) {
+    budget_.Charge(bytes_);
+  }
+  ChargedRun(const ChargedRun&) = delete;
+  ChargedRun& operator=(const ChargedRun&) = delete;
+  ~ChargedRun() { budget_.Release(bytes_); }
+
+  [[nodiscard]] EventRun* get() const noexcept { return run_.get(); }
+
+ private:
+  const std::shared_ptr<EventRun> run_;
+  MemoryBudget& budget_;
+  const std::size_t bytes_;
+};
+
+EventRunFactory ChargeRunsTo(MemoryBudget& budget, EventRunFactory make) {
+  return [&budget, make = std::move(make)](std::size_t bytes) -> std::shared_ptr<EventRun> {
+    auto charged = std::make_shared<ChargedRun>(make(bytes), budget);
+    EventRun* run = charged->get();
+    return std::shared_ptr<EventRun>(std::move(charged), run);  // shares the charge's lifetime
+  };
+}
+
+// A topic needs at least this much of the server's budget free to be created: room for its first
+// events.
+constexpr uint64_t kTopicHeadroomBytes = uint64_t{1} << 20;
+
+}  // namespace
+
 TopicRegistry::TopicRegistry(const ServerOptions& options, EventRunFactory run_factory)
     : options_(options),
-      run_factory_(std::move(run_factory)),
+      memory_(options.EventMemoryBytes()),
+      run_factory_(ChargeRunsTo(memory_, std::move(run_factory))),
       stages_(options.fanout_threads, options.wait_strategy) {}
 
 TopicRegistry::~TopicRegistry() { StopStages(); }
@@ -38,17 +74,19 @@ TopicRegistry::~TopicRegistry() { StopStages(); }
 void TopicRegistry::StopStages() { stages_.Stop(); }
 
 absl::StatusOr<std::shared_ptr<Topic>> TopicRegistry::Create(absl::string_view name,
-                                                             uint32_t capacity) {
+                                                             uint32_t capacity,
+                                                             uint64_t max_bytes) {
   if (absl::Status s = ValidateTopicName(name); !s.ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
   if (topics_.contains(name)) {
     return absl::AlreadyExistsError(absl::StrCat("topic \"", name, "\" already exists"));
   }
-  return CreateLocked(name, capacity);
+  return CreateLocked(name, capacity, max_bytes);
 }
 
 absl::StatusOr<std::shared_ptr<Topic>> TopicRegistry::CreateLocked(absl::string_view name,
-                                                                   uint32_t capacity) {
+                                                                   uint32_t capacity,
+                                                                   uint64_t max_bytes) {
   if (draining_) return absl::UnavailableError("server is shutting down");
   if (capacity == 0) capacity = options_.default_ring_capacity;
   if (!std::has_single_bit(capacity)) {
@@ -60,20 +98,37 @@ absl::StatusOr<std::shared_ptr<Topic>> TopicRegistry::CreateLocked(absl::string_
         absl::StrCat("capacity ", capacity, " is above this server's limit of ",
                      options_.max_ring_capacity, " (--max_ring_capacity)"));
   }
+  // A batch may take half the budget, and one event of --max_event_bytes must fit in a batch.
+  const uint64_t min_bytes = 2 * EventSlot::BufferBytes(options_.max_event_bytes + (1 << 10));
+  if (max_bytes != 0 && max_bytes < min_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_bytes ", max_bytes, " cannot hold two of the largest events this server "
+                     "accepts (--max_event_bytes=", options_.max_event_bytes, "); the least is ",
+                     min_bytes));
+  }
   if (topics_.size() >= options_.max_topics) {
     return absl::ResourceExhaustedError(absl::StrCat("the server already has ", topics_.size(),
                                                      " topics (--max_topics); delete one first"));
+  }
+  if (memory_.available() < kTopicHeadroomBytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the server's memory budget is spent (", memory_.used(), " of ", memory_.limit(),
+        " bytes for events in use; --max_memory_bytes=", options_.MemoryBudgetBytes(),
+        "): no room for a new topic"));
   }
   const TopicSettings settings{
       .capacity = capacity,
       .fanout = {.slow_subscriber_timeout = options_.slow_subscriber_timeout},
       .latency_metrics = !options_.metrics_listen.empty(),
-      .run_factory = run_factory_};
+      .run_factory = run_factory_,
+      .max_bytes = options_.TopicMemoryBytes(max_bytes),
+      .server_budget = &memory_};
   std::shared_ptr<Topic> topic = stages_.Adopt([&](Doorbell& doorbell) {
     return std::make_shared<Topic>(std::string(name), settings, doorbell);
   });
   topics_.emplace(std::string(name), topic);
-  Log(LogLevel::kInfo, "topic created", {{"topic", name}, {"capacity", capacity}});
+  Log(LogLevel::kInfo, "topic created",
+      {{"topic", name}, {"capacity", capacity}, {"max_bytes", settings.max_bytes}});
   return topic;
 }
 
@@ -97,7 +152,7 @@ absl::StatusOr<std::shared_ptr<Topic>> TopicRegistry::GetOrCreate(absl::string_v
                                             "\" does not exist and this server does not create "
                                             "topics on first use (--auto_create_topics=false)"));
   }
-  return CreateLocked(name, 0);
+  return CreateLocked(name, 0, 0);
 }
 
 absl::Status TopicRegistry::Delete(absl::string_view name) {

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "ringcast/server/options.h"
+#include "topic/memory_budget.h"
 #include "topic/outbound_queue.h"
 #include "topic/stage_pool.h"
 #include "topic/topic.h"
@@ -26,7 +27,8 @@ absl::Status ValidateTopicName(absl::string_view name);
 
 class TopicRegistry {
  public:
-  // Starts the stage threads. Topics copy their runs with `run_factory`.
+  // Starts the stage threads. Topics copy their runs with `run_factory`; the runs, like the
+  // topics' slots, are charged to memory() while they live.
   explicit TopicRegistry(const ServerOptions& options,
                          EventRunFactory run_factory = MakeHeapEventRun);
   TopicRegistry(const TopicRegistry&) = delete;
@@ -34,9 +36,11 @@ class TopicRegistry {
   // Stops the stage threads.
   ~TopicRegistry();
 
-  // INVALID_ARGUMENT (name, capacity), ALREADY_EXISTS, RESOURCE_EXHAUSTED (--max_topics).
-  // capacity 0 means --default_ring_capacity.
-  absl::StatusOr<std::shared_ptr<Topic>> Create(absl::string_view name, uint32_t capacity);
+  // INVALID_ARGUMENT (name, capacity, max_bytes), ALREADY_EXISTS, RESOURCE_EXHAUSTED
+  // (--max_topics, or the memory budget is spent). capacity 0 means --default_ring_capacity,
+  // max_bytes 0 --max_topic_bytes.
+  absl::StatusOr<std::shared_ptr<Topic>> Create(absl::string_view name, uint32_t capacity,
+                                                uint64_t max_bytes = 0);
   // INVALID_ARGUMENT (name), NOT_FOUND.
   absl::StatusOr<std::shared_ptr<Topic>> Get(absl::string_view name) const;
   // Get, creating the topic with the default capacity if auto-creation is on.
@@ -52,10 +56,16 @@ class TopicRegistry {
   // Stops the stage threads (after every stream has ended).
   void StopStages();
 
+  // What the topics share of the server's memory budget (ServerOptions::EventMemoryBytes):
+  // their slot buffers and slot pages, and the runs their subscribers are sent.
+  [[nodiscard]] const MemoryBudget& memory() const noexcept { return memory_; }
+
  private:
-  absl::StatusOr<std::shared_ptr<Topic>> CreateLocked(absl::string_view name, uint32_t capacity);
+  absl::StatusOr<std::shared_ptr<Topic>> CreateLocked(absl::string_view name, uint32_t capacity,
+                                                      uint64_t max_bytes);
 
   const ServerOptions& options_;
+  MemoryBudget memory_;  // before the topics and runs charged to it
   const EventRunFactory run_factory_;
   StagePool stages_;
 

@@ -25,16 +25,24 @@
 namespace ringcast::server::testing {
 
 // Claims n slots of `topic`, writes each event as its own sequence (8 bytes) and publishes them
-// as one batch. False if the ring had no room.
+// as one batch, reserving and settling their bytes as a publisher does. False if the ring or its
+// byte budget had no room.
 inline bool TryPublish(Topic& topic, int64_t n) {
+  const uint64_t reserved = static_cast<uint64_t>(n) * EventSlot::BufferBytes(sizeof(int64_t));
+  if (topic.ReserveBytes(reserved) != ByteReservation::kReserved) return false;
   const ClaimResult claim = topic.TryClaim(n);
-  if (!claim.ok()) return false;
+  if (!claim.ok()) {
+    topic.UnreserveBytes(reserved);
+    return false;
+  }
   const int64_t first = claim.sequence - n + 1;
+  uint64_t grown = 0;
   for (int64_t s = first; s <= claim.sequence; ++s) {
     EventSlot& slot = topic.slot(s);
-    slot.framed.assign(reinterpret_cast<const char*>(&s), sizeof(s));
+    std::memcpy(slot.Resize(sizeof(s), grown), &s, sizeof(s));
     slot.accepted_nanos = MonotonicNanos();
   }
+  topic.SettleBytes(reserved, grown, first, claim.sequence);
   topic.Publish(first, claim.sequence);
   return true;
 }

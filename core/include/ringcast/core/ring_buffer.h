@@ -4,11 +4,19 @@
 // may touch which slot when. Slots are built once by a factory and reused in place, so events that
 // own memory (strings, vectors) keep their capacity and the steady state allocates nothing.
 //
+// Zero-filled rings (`RingBuffer<E>(capacity, kZeroFilled)`) are for trivial slot types whose
+// all-zero bytes are a valid empty slot: the array is mapped from the kernel's zero pages and
+// nothing is built, so a ring costs memory only for the pages its slots have been written to. A
+// large ring that stays idle, or fills slowly, costs what it has used (useful with many rings,
+// most of them quiet), and never more than a built ring.
+//
 // Thread safety: Get is safe from any thread; access to the slot it returns is governed by the
 // sequencer protocol (a producer writes a slot between claim and publish; consumers read it after
 // their barrier released it).
 #ifndef RINGCAST_CORE_RING_BUFFER_H_
 #define RINGCAST_CORE_RING_BUFFER_H_
+
+#include <sys/mman.h>
 
 #include <bit>
 #include <cstddef>
@@ -16,6 +24,7 @@
 #include <memory>
 #include <new>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -36,6 +45,12 @@ inline absl::Status ValidateCapacity(int64_t capacity) {
   }
   return absl::OkStatus();
 }
+
+// Selects RingBuffer's zero-filled constructor.
+struct ZeroFilled {
+  explicit ZeroFilled() = default;
+};
+inline constexpr ZeroFilled kZeroFilled{};
 
 template <class E>
 class RingBuffer {
@@ -70,7 +85,27 @@ class RingBuffer {
     }
   }
 
-  ~RingBuffer() { Destroy(static_cast<std::size_t>(capacity_)); }
+  // Zero-filled slots, mapped lazily (see the file comment). E must be trivial (no constructor or
+  // destructor runs) and all-zero bytes must be its empty value. Aborts if the kernel refuses the
+  // mapping, as operator new would throw.
+  RingBuffer(int64_t capacity, ZeroFilled)
+    requires std::is_trivially_default_constructible_v<E> && std::is_trivially_destructible_v<E>
+      : capacity_(capacity), mask_(capacity - 1), mapped_bytes_(MappedBytes(capacity)) {
+    RINGCAST_CHECK(ValidateCapacity(capacity).ok(),
+                   "ring capacity must be a power of two between 1 and 2^30");
+    void* pages = ::mmap(nullptr, mapped_bytes_, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (pages == MAP_FAILED) throw std::bad_alloc();
+    slots_ = static_cast<E*>(pages);  // page-aligned: at least kAlign
+  }
+
+  ~RingBuffer() {
+    if (mapped_bytes_ != 0) {
+      ::munmap(slots_, mapped_bytes_);
+    } else {
+      Destroy(static_cast<std::size_t>(capacity_));
+    }
+  }
 
   RingBuffer(const RingBuffer&) = delete;
   RingBuffer& operator=(const RingBuffer&) = delete;
@@ -84,6 +119,12 @@ class RingBuffer {
  private:
   static constexpr std::size_t kAlign = alignof(E) > kCacheLineSize ? alignof(E) : kCacheLineSize;
 
+  static std::size_t MappedBytes(int64_t capacity) noexcept {
+    constexpr std::size_t kPage = 4096;
+    const std::size_t bytes = sizeof(E) * static_cast<std::size_t>(capacity);
+    return (bytes + kPage - 1) / kPage * kPage;
+  }
+
   void Destroy(std::size_t built) noexcept {
     for (std::size_t i = 0; i < built; ++i) slots_[i].~E();
     ::operator delete (slots_, std::align_val_t{kAlign});
@@ -91,6 +132,7 @@ class RingBuffer {
 
   const int64_t capacity_;
   const int64_t mask_;
+  const std::size_t mapped_bytes_ = 0;  // non-zero for a zero-filled ring
   E* slots_;
 };
 

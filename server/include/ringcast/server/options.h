@@ -56,13 +56,35 @@ struct ServerOptions {
   absl::Duration keepalive_timeout = absl::Seconds(10);
   absl::Duration keepalive_min_ping_interval = absl::Seconds(10);  // fastest client pings allowed
 
+  // Memory. A topic holds at most max_topic_bytes of event bytes in its ring (the newest events up
+  // to half of it stay replayable; the rest is room for events on their way to subscribers).
+  // max_memory_bytes bounds the whole server: a quarter of it (at least 64 MiB) is the gRPC
+  // transport's quota for messages being received and sent, the rest is shared by the topics'
+  // rings and the copies queued for subscribers. 0 derives it from the machine: 3/4 of the
+  // cgroup's memory limit or of physical memory, whichever is smaller.
+  uint64_t max_memory_bytes = 0;
+  uint64_t max_topic_bytes = uint64_t{256} << 20;
+
   // Graceful shutdown: the longest SIGTERM may take before the remaining streams are cancelled.
   absl::Duration shutdown_timeout = absl::Seconds(30);
 
   // The largest gRPC message the server accepts: a PublishRequest may carry several events of up
   // to max_event_bytes each; 4 of them plus framing, never less than 4 MiB.
   [[nodiscard]] int MaxReceiveMessageBytes() const;
+
+  // max_memory_bytes, or the machine-derived default when it is 0.
+  [[nodiscard]] uint64_t MemoryBudgetBytes() const;
+  // The gRPC transport's share of MemoryBudgetBytes(): a quarter, at least 64 MiB.
+  [[nodiscard]] uint64_t TransportMemoryBytes() const;
+  // What the topics share: MemoryBudgetBytes() less the transport's share.
+  [[nodiscard]] uint64_t EventMemoryBytes() const;
+  // A topic's byte budget: `requested` (0: max_topic_bytes), never above EventMemoryBytes().
+  [[nodiscard]] uint64_t TopicMemoryBytes(uint64_t requested = 0) const;
 };
+
+// The memory this process may use as the machine sees it: the smaller of physical memory and the
+// cgroup's memory limit (v2 memory.max or v1 memory.limit_in_bytes), in bytes.
+uint64_t MachineMemoryBytes();
 
 // INVALID_ARGUMENT naming the first option that is out of range.
 absl::Status ValidateOptions(const ServerOptions& options);
