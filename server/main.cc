@@ -3,6 +3,7 @@
 //
 // Signals: SIGTERM or SIGINT starts a graceful shutdown (bounded by --shutdown_timeout) and the
 // process exits 0 when it completes; a second signal during shutdown exits at once with 1.
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -111,6 +112,11 @@ absl::StatusOr<ringcast::server::ServerOptions> OptionsFromFlags() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Buffers of 128 KiB and more (large events' slots, large runs) get mappings of their own, so
+  // freeing one gives its memory back to the system. glibc would otherwise raise this threshold
+  // as such buffers are freed and serve later ones from its heaps, which keep what they grew to
+  // (measured: 40 MB stayed resident after large events gave way to small ones).
+  mallopt(M_MMAP_THRESHOLD, 128 << 10);
   absl::FlagsUsageConfig usage;
   // --help lists the server's own flags (defined here), not the libraries'.
   usage.contains_help_flags = [](absl::string_view file) {

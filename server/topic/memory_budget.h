@@ -34,6 +34,8 @@ class MemoryBudget {
 
   [[nodiscard]] uint64_t used() const noexcept { return used_.load(std::memory_order_relaxed); }
   [[nodiscard]] uint64_t limit() const noexcept { return limit_; }
+  // More than 7/8 in use: the topics' stages give back all they can, and no new topic is created.
+  [[nodiscard]] bool nearly_spent() const noexcept { return used() > limit_ / 8 * 7; }
   [[nodiscard]] uint64_t available() const noexcept {
     const uint64_t used = this->used();
     return used >= limit_ ? 0 : limit_ - used;

@@ -81,7 +81,8 @@ void Topic::Publish(int64_t first, int64_t last) noexcept {
   // the fan-out round that Register's ring starts sees these events.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (subscriber_count_.load(std::memory_order_relaxed) > 0 ||
-      last - fanout_.position().Get() >= lazy_release_events_) {
+      last - fanout_.position().Get() >= lazy_release_events_ ||
+      bytes_.used() > bytes_.limit() / 2) {
     doorbell_.Ring();
   }
 }
@@ -129,7 +130,7 @@ void Topic::AbandonClaim(int64_t first, int64_t last, absl::Status status) {
 }
 
 bool Topic::ServerUnderPressure() const noexcept {
-  return server_budget_ != nullptr && server_budget_->used() > server_budget_->limit() / 8 * 7;
+  return server_budget_ != nullptr && server_budget_->nearly_spent();
 }
 
 bool Topic::UnderMemoryPressure() const noexcept {

@@ -141,8 +141,9 @@ class Topic {
   [[nodiscard]] ClaimResult TryClaim(int64_t n) noexcept { return sequencer_.TryNext(n); }
   [[nodiscard]] EventSlot& slot(int64_t sequence) noexcept { return ring_.Get(sequence); }
   // Makes first..last visible to the pipeline as one unit, and wakes it if anyone waits for them:
-  // when the topic has subscribers, or when lazy_release_events_ events wait past the fan-out
-  // position. A topic without subscribers is released in bulk (or on the runner's periodic
+  // when the topic has subscribers, when lazy_release_events_ events wait past the fan-out
+  // position, or when the ring holds more than half its byte budget (so the stage frees room
+  // before publishers have to wait for it). A topic without subscribers is released in bulk (or on the runner's periodic
   // cycle), not woken for every batch: ingest alone costs no thread hand-off per batch.
   void Publish(int64_t first, int64_t last) noexcept;
   // True if a claim of n slots and a reservation of `bytes` would succeed now (approximate while

@@ -57,9 +57,6 @@ EventRunFactory ChargeRunsTo(MemoryBudget& budget, EventRunFactory make) {
   };
 }
 
-// A topic needs at least this much of the server's budget free to be created: room for its first
-// events.
-constexpr uint64_t kTopicHeadroomBytes = uint64_t{1} << 20;
 
 }  // namespace
 
@@ -67,6 +64,7 @@ TopicRegistry::TopicRegistry(const ServerOptions& options, EventRunFactory run_f
     : options_(options),
       memory_(options.EventMemoryBytes()),
       run_factory_(ChargeRunsTo(memory_, std::move(run_factory))),
+      trimmer_(absl::Seconds(1), uint64_t{16} << 20),
       stages_(options.fanout_threads, options.wait_strategy) {}
 
 TopicRegistry::~TopicRegistry() { StopStages(); }
@@ -110,11 +108,12 @@ absl::StatusOr<std::shared_ptr<Topic>> TopicRegistry::CreateLocked(absl::string_
     return absl::ResourceExhaustedError(absl::StrCat("the server already has ", topics_.size(),
                                                      " topics (--max_topics); delete one first"));
   }
-  if (memory_.available() < kTopicHeadroomBytes) {
+  // While the budget is nearly spent the topics there are keep the room that is left.
+  if (memory_.nearly_spent()) {
     return absl::ResourceExhaustedError(absl::StrCat(
-        "the server's memory budget is spent (", memory_.used(), " of ", memory_.limit(),
+        "the server's memory budget is nearly spent (", memory_.used(), " of ", memory_.limit(),
         " bytes for events in use; --max_memory_bytes=", options_.MemoryBudgetBytes(),
-        "): no room for a new topic"));
+        "): no new topics until more than an eighth is free"));
   }
   const TopicSettings settings{
       .capacity = capacity,

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "ringcast/server/options.h"
+#include "topic/heap_trimmer.h"
 #include "topic/memory_budget.h"
 #include "topic/outbound_queue.h"
 #include "topic/stage_pool.h"
@@ -67,6 +68,7 @@ class TopicRegistry {
   const ServerOptions& options_;
   MemoryBudget memory_;  // before the topics and runs charged to it
   const EventRunFactory run_factory_;
+  HeapTrimmer trimmer_;  // gives back what freed slots and runs leave in the allocator
   StagePool stages_;
 
   mutable std::mutex mu_;

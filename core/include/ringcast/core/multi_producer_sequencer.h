@@ -3,8 +3,8 @@
 // Thread safety: every method is safe from any thread.
 //
 // Memory ordering: the cursor is the highest *claimed* sequence; claims are acq_rel RMWs on it.
-// Publishing a slot is a release store of the slot's lap number into `available_`; pairs with the
-// acquire load in IsAvailable, which consumers call (through HighestPublishedSequence) before
+// Publishing a slot is a release store of the slot's lap number (plus one) into `available_`;
+// pairs with the acquire load in IsAvailable, which consumers call (through HighestPublishedSequence) before
 // reading a slot. Gating sequences are read with acquire as for the single producer. The shared
 // `gating_cache_` is only a hint: it never runs ahead of the real minimum, so a stale value costs
 // a refresh, never an overwrite.
@@ -19,6 +19,7 @@
 #include "ringcast/core/check.h"
 #include "ringcast/core/producer_wait.h"
 #include "ringcast/core/sequencer.h"
+#include "ringcast/core/zero_pages.h"
 
 namespace ringcast {
 
@@ -34,11 +35,8 @@ class MultiProducerSequencer : public internal::SequencerState<W> {
       : Base(capacity, std::move(wait_strategy), options),
         index_mask_(capacity - 1),
         index_shift_(std::countr_zero(static_cast<uint64_t>(capacity))),
-        available_(new std::atomic<int32_t>[static_cast<std::size_t>(capacity)]) {
-    for (std::size_t i = 0; i < static_cast<std::size_t>(capacity); ++i) {
-      available_[i].store(kNeverPublished, std::memory_order_relaxed);
-    }
-  }
+        available_pages_(sizeof(uint32_t) * static_cast<std::size_t>(capacity)),
+        available_(static_cast<uint32_t*>(available_pages_.data())) {}
 
   MultiProducerSequencer(const MultiProducerSequencer&) = delete;
   MultiProducerSequencer& operator=(const MultiProducerSequencer&) = delete;
@@ -97,7 +95,7 @@ class MultiProducerSequencer : public internal::SequencerState<W> {
 
   [[nodiscard]] bool IsAvailable(int64_t sequence) const noexcept {
     // Acquire; pairs with the release in MarkAvailable.
-    return available_[SlotOf(sequence)].load(std::memory_order_acquire) == LapOf(sequence);
+    return Flag(sequence).load(std::memory_order_acquire) == LapOf(sequence);
   }
 
   // The highest sequence in [low, available] below which every slot is published.
@@ -109,11 +107,16 @@ class MultiProducerSequencer : public internal::SequencerState<W> {
   }
 
  private:
-  // The lap is truncated to 32 bits; a slot is compared only with the lap a consumer expects,
-  // and producers cannot get 2^32 laps ahead of a gating consumer, so truncation never aliases.
-  static constexpr int32_t kNeverPublished = -1;
-  int32_t LapOf(int64_t sequence) const noexcept {
-    return static_cast<int32_t>(sequence >> index_shift_);
+  // A slot's flag holds the lap it was last published in, plus one: 0 (the zero-filled start,
+  // which costs no memory until written) means never published. The lap is truncated to 32 bits;
+  // a slot is compared only with the lap a consumer expects, and producers cannot get 2^32 laps
+  // ahead of a gating consumer, so truncation never aliases.
+  uint32_t LapOf(int64_t sequence) const noexcept {
+    return static_cast<uint32_t>(static_cast<uint64_t>(sequence) >> index_shift_) + 1;
+  }
+
+  std::atomic_ref<uint32_t> Flag(int64_t sequence) const noexcept {
+    return std::atomic_ref<uint32_t>(available_[SlotOf(sequence)]);
   }
 
   std::size_t SlotOf(int64_t sequence) const noexcept {
@@ -122,7 +125,7 @@ class MultiProducerSequencer : public internal::SequencerState<W> {
 
   void MarkAvailable(int64_t sequence) noexcept {
     // Release; pairs with the acquire in IsAvailable.
-    available_[SlotOf(sequence)].store(LapOf(sequence), std::memory_order_release);
+    Flag(sequence).store(LapOf(sequence), std::memory_order_release);
   }
 
   // What a claim may overwrite when no consumer holds it back: up to `current` (the cursor), except
@@ -147,7 +150,8 @@ class MultiProducerSequencer : public internal::SequencerState<W> {
 
   const int64_t index_mask_;
   const int index_shift_;
-  std::unique_ptr<std::atomic<int32_t>[]> available_;
+  internal::ZeroPages available_pages_;  // the flags: committed as slots are first published
+  uint32_t* const available_;
   Sequence gating_cache_;  // shared by producers; its own cache lines
 };
 

@@ -16,13 +16,12 @@
 #ifndef RINGCAST_CORE_RING_BUFFER_H_
 #define RINGCAST_CORE_RING_BUFFER_H_
 
-#include <sys/mman.h>
-
 #include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -32,6 +31,7 @@
 #include "absl/strings/str_cat.h"
 #include "ringcast/core/check.h"
 #include "ringcast/core/sequence.h"
+#include "ringcast/core/zero_pages.h"
 
 namespace ringcast {
 
@@ -90,21 +90,15 @@ class RingBuffer {
   // mapping, as operator new would throw.
   RingBuffer(int64_t capacity, ZeroFilled)
     requires std::is_trivially_default_constructible_v<E> && std::is_trivially_destructible_v<E>
-      : capacity_(capacity), mask_(capacity - 1), mapped_bytes_(MappedBytes(capacity)) {
+      : capacity_(capacity), mask_(capacity - 1) {
     RINGCAST_CHECK(ValidateCapacity(capacity).ok(),
                    "ring capacity must be a power of two between 1 and 2^30");
-    void* pages = ::mmap(nullptr, mapped_bytes_, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (pages == MAP_FAILED) throw std::bad_alloc();
-    slots_ = static_cast<E*>(pages);  // page-aligned: at least kAlign
+    zero_pages_.emplace(sizeof(E) * static_cast<std::size_t>(capacity));
+    slots_ = static_cast<E*>(zero_pages_->data());  // page-aligned: at least kAlign
   }
 
   ~RingBuffer() {
-    if (mapped_bytes_ != 0) {
-      ::munmap(slots_, mapped_bytes_);
-    } else {
-      Destroy(static_cast<std::size_t>(capacity_));
-    }
+    if (!zero_pages_) Destroy(static_cast<std::size_t>(capacity_));
   }
 
   RingBuffer(const RingBuffer&) = delete;
@@ -119,12 +113,6 @@ class RingBuffer {
  private:
   static constexpr std::size_t kAlign = alignof(E) > kCacheLineSize ? alignof(E) : kCacheLineSize;
 
-  static std::size_t MappedBytes(int64_t capacity) noexcept {
-    constexpr std::size_t kPage = 4096;
-    const std::size_t bytes = sizeof(E) * static_cast<std::size_t>(capacity);
-    return (bytes + kPage - 1) / kPage * kPage;
-  }
-
   void Destroy(std::size_t built) noexcept {
     for (std::size_t i = 0; i < built; ++i) slots_[i].~E();
     ::operator delete (slots_, std::align_val_t{kAlign});
@@ -132,7 +120,7 @@ class RingBuffer {
 
   const int64_t capacity_;
   const int64_t mask_;
-  const std::size_t mapped_bytes_ = 0;  // non-zero for a zero-filled ring
+  std::optional<internal::ZeroPages> zero_pages_;  // a zero-filled ring's slots
   E* slots_;
 };
 
