@@ -24,11 +24,11 @@
 
 namespace ringcast::server::testing {
 
-// Claims n slots of `topic`, writes each event as its own sequence (8 bytes) and publishes them
-// as one batch, reserving and settling their bytes as a publisher does. False if the ring or its
-// byte budget had no room.
-inline bool TryPublish(Topic& topic, int64_t n) {
-  const uint64_t reserved = static_cast<uint64_t>(n) * EventSlot::BufferBytes(sizeof(int64_t));
+// Claims n slots of `topic`, writes each event as its own sequence (8 bytes, then `event_bytes`
+// - 8 bytes of filler) and publishes them as one batch, reserving and settling their bytes as a
+// publisher does. False if the ring or its byte budget had no room.
+inline bool TryPublish(Topic& topic, int64_t n, std::size_t event_bytes = sizeof(int64_t)) {
+  const uint64_t reserved = static_cast<uint64_t>(n) * EventSlot::BufferBytes(event_bytes);
   if (topic.ReserveBytes(reserved) != ByteReservation::kReserved) return false;
   const ClaimResult claim = topic.TryClaim(n);
   if (!claim.ok()) {
@@ -39,7 +39,9 @@ inline bool TryPublish(Topic& topic, int64_t n) {
   uint64_t grown = 0;
   for (int64_t s = first; s <= claim.sequence; ++s) {
     EventSlot& slot = topic.slot(s);
-    std::memcpy(slot.Resize(sizeof(s), grown), &s, sizeof(s));
+    char* out = slot.Resize(event_bytes, grown);
+    std::memcpy(out, &s, sizeof(s));
+    std::memset(out + sizeof(s), 'f', event_bytes - sizeof(s));
     slot.accepted_nanos = MonotonicNanos();
   }
   topic.SettleBytes(reserved, grown, first, claim.sequence);
@@ -50,14 +52,15 @@ inline bool TryPublish(Topic& topic, int64_t n) {
 // An outbound queue that holds at most `capacity` responses until the test drains them (a
 // subscriber reading at whatever pace the test sets) and checks, as each response is offered,
 // that it carries exactly the next events: no gap (unless reported as skipped), no duplicate,
-// the bytes of the right events.
+// the bytes of the right events (each `event_bytes` long, as TryPublish writes them).
 //
 // Thread safety: the OutboundQueue methods from the topic's stage thread; Drain, counters and
 // Set* from any thread.
 class CheckingQueue final : public OutboundQueue {
  public:
-  explicit CheckingQueue(Doorbell& doorbell, std::size_t capacity = 1u << 20)
-      : doorbell_(doorbell), capacity_(capacity) {}
+  explicit CheckingQueue(Doorbell& doorbell, std::size_t capacity = 1u << 20,
+                         std::size_t event_bytes = sizeof(int64_t))
+      : doorbell_(doorbell), capacity_(capacity), event_bytes_(event_bytes) {}
 
   // Where the first response must start: the start sequence Register returned. The stage may
   // offer before the test learns it; then the first response is checked against it here.
@@ -176,13 +179,13 @@ class CheckingQueue final : public OutboundQueue {
                       " skipped; expected ", next_expected_, "\n");
     }
     const int64_t events = r.last_sequence - r.first_sequence + 1;
-    if (events < 1 || r.bytes() != static_cast<std::size_t>(events) * sizeof(int64_t)) {
+    if (events < 1 || r.bytes() != static_cast<std::size_t>(events) * event_bytes_) {
       absl::StrAppend(&errors_, "response ", r.first_sequence, "..", r.last_sequence, " holds ",
                       r.bytes(), " bytes\n");
     } else {
       for (int64_t i = 0; i < events; ++i) {
         int64_t carried;
-        std::memcpy(&carried, r.run->data() + r.begin + i * sizeof(int64_t), sizeof(carried));
+        std::memcpy(&carried, r.run->data() + r.begin + i * event_bytes_, sizeof(carried));
         if (carried != r.first_sequence + i) {
           absl::StrAppend(&errors_, "slot for ", r.first_sequence + i, " carries ", carried, "\n");
           break;
@@ -203,6 +206,7 @@ class CheckingQueue final : public OutboundQueue {
 
   Doorbell& doorbell_;
   const std::size_t capacity_;
+  const std::size_t event_bytes_;
   mutable std::mutex mu_;
   std::size_t queued_ = 0;
   bool wake_on_drain_ = false;
