@@ -136,18 +136,19 @@ void PrintTopics(const Args& args, const std::vector<v1::Topic>& topics) {
     for (const v1::Topic& t : topics) {
       absl::PrintF(
           "{\"name\":%s,\"capacity\":%d,\"next_sequence\":%d,\"oldest_sequence\":%d,"
-          "\"subscribers\":%d,\"publish_streams\":%d,\"backpressure_ratio\":%.4f}\n",
+          "\"subscribers\":%d,\"publish_streams\":%d,\"backpressure_ratio\":%.4f,"
+          "\"bytes\":%d,\"max_bytes\":%d}\n",
           Json(t.name()), t.capacity(), t.next_sequence(), t.oldest_sequence(), t.subscribers(),
-          t.publish_streams(), t.backpressure_ratio());
+          t.publish_streams(), t.backpressure_ratio(), t.bytes(), t.max_bytes());
     }
     return;
   }
-  absl::PrintF("%-24s %10s %14s %14s %11s %10s %12s\n", "TOPIC", "CAPACITY", "NEXT", "OLDEST",
-               "SUBSCRIBERS", "PUBLISHERS", "BACKPRESSURE");
+  absl::PrintF("%-24s %10s %14s %14s %11s %10s %12s %11s %11s\n", "TOPIC", "CAPACITY", "NEXT",
+               "OLDEST", "SUBSCRIBERS", "PUBLISHERS", "BACKPRESSURE", "BYTES", "MAX_BYTES");
   for (const v1::Topic& t : topics) {
-    absl::PrintF("%-24s %10d %14d %14d %11d %10d %11.1f%%\n", t.name(), t.capacity(),
+    absl::PrintF("%-24s %10d %14d %14d %11d %10d %11.1f%% %11d %11d\n", t.name(), t.capacity(),
                  t.next_sequence(), t.oldest_sequence(), t.subscribers(), t.publish_streams(),
-                 100 * t.backpressure_ratio());
+                 100 * t.backpressure_ratio(), t.bytes(), t.max_bytes());
   }
 }
 
@@ -167,10 +168,15 @@ int TopicsCreate(const Args& args) {
   if (!capacity.ok() || *capacity < 0 || *capacity > UINT32_MAX) {
     return Usage("--capacity must be a number of slots (a power of two), or 0 for the default");
   }
+  absl::StatusOr<int64_t> max_bytes = args.GetInt("max_bytes");
+  if (!max_bytes.ok() || *max_bytes < 0) {
+    return Usage("--max_bytes must be a number of bytes, or 0 for the server's default");
+  }
   absl::StatusOr<client::TopicAdmin> admin = Admin(args);
   if (!admin.ok()) return Usage(std::string(admin.status().message()));
   absl::StatusOr<v1::Topic> topic =
-      admin->Create(args.positional()[0], static_cast<uint32_t>(*capacity));
+      admin->Create(args.positional()[0], static_cast<uint32_t>(*capacity),
+                    static_cast<uint64_t>(*max_bytes));
   if (!topic.ok()) return Failed(topic.status());
   PrintTopics(args, {*topic});
   return 0;
@@ -445,9 +451,10 @@ int Health(const Args& args) {
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
       {"topics create",
-       "ringcast topics create NAME [--capacity=N]",
-       "create a topic (capacity: ring slots, a power of two; 0 = server default)",
-       {{"capacity", "N", "ring slots", "0"}},
+       "ringcast topics create NAME [--capacity=N] [--max_bytes=N]",
+       "create a topic (capacity: ring slots, a power of two; max_bytes: its byte budget; 0 = "
+       "server default)",
+       {{"capacity", "N", "ring slots", "0"}, {"max_bytes", "N", "bytes the ring may hold", "0"}},
        TopicsCreate},
       {"topics get", "ringcast topics get NAME", "show one topic", {}, TopicsGet},
       {"topics list", "ringcast topics list", "list every topic", {}, TopicsList},

@@ -20,10 +20,12 @@ void SetDeadline(grpc::ClientContext& context, absl::Duration deadline) {
 TopicAdmin::TopicAdmin(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline)
     : stub_(v1::TopicService::NewStub(std::move(channel))), deadline_(deadline) {}
 
-absl::StatusOr<v1::Topic> TopicAdmin::Create(absl::string_view name, uint32_t capacity) {
+absl::StatusOr<v1::Topic> TopicAdmin::Create(absl::string_view name, uint32_t capacity,
+                                             uint64_t max_bytes) {
   v1::CreateTopicRequest request;
   request.set_name(std::string(name));
   request.set_capacity(capacity);
+  request.set_max_bytes(max_bytes);
   v1::Topic topic;
   grpc::ClientContext context;
   SetDeadline(context, deadline_);

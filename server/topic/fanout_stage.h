@@ -10,7 +10,9 @@
 //      subscribers. The stage's sequence (the live position) moves to what every RELIABLE
 //      subscriber accepted;
 //   3. raises the producers' gate (`capacity` behind the live position and behind every RELIABLE
-//      subscriber, so the newest `capacity` events stay replayable) and wakes parked publishers;
+//      subscriber, so the newest `capacity` events stay replayable; further when the topic's or
+//      the server's memory is short), gives back the buffers of the slots it passes (see Topic)
+//      and wakes parked publishers;
 //   4. cuts off RELIABLE subscribers that hold up a full ring longer than the timeout;
 //   5. while the server drains, ends each subscriber that has been offered everything published.
 //

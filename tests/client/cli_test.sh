@@ -33,6 +33,10 @@ rc topics create orders 2>"$work/err" >/dev/null
 check "the error names the code" 1 "$(grep -c 'ALREADY_EXISTS' "$work/err")"
 check "bad capacity: exit 1 (server says INVALID_ARGUMENT)" 1 "$(code rc topics create other --capacity=1000)"
 check "get shows the capacity" 4096 "$(rc topics get orders --format=json | grep -o '"capacity":[0-9]*' | cut -d: -f2)"
+check "create with a byte budget exits 0" 0 "$(code rc topics create sized --max_bytes=16777216)"
+check "get shows the byte budget" 16777216 "$(rc topics get sized --format=json | grep -o '"max_bytes":[0-9]*' | cut -d: -f2)"
+check "a budget too small: exit 1 (server says INVALID_ARGUMENT)" 1 "$(code rc topics create tiny --max_bytes=1000)"
+check "delete the sized topic exits 0" 0 "$(code rc topics delete sized)"
 check "get unknown: exit 1" 1 "$(code rc topics get nosuch)"
 
 # Publish from a file and from stdin, subscribe as text from the start.

@@ -24,8 +24,10 @@ class TopicAdmin {
   explicit TopicAdmin(std::shared_ptr<grpc::Channel> channel,
                       absl::Duration deadline = absl::Seconds(10));
 
-  // capacity 0 means the server's default. ALREADY_EXISTS, INVALID_ARGUMENT, RESOURCE_EXHAUSTED.
-  absl::StatusOr<v1::Topic> Create(absl::string_view name, uint32_t capacity = 0);
+  // capacity 0 means the server's default, max_bytes (the topic's byte budget) 0 likewise.
+  // ALREADY_EXISTS, INVALID_ARGUMENT, RESOURCE_EXHAUSTED.
+  absl::StatusOr<v1::Topic> Create(absl::string_view name, uint32_t capacity = 0,
+                                   uint64_t max_bytes = 0);
   // NOT_FOUND if there is no such topic.
   absl::StatusOr<v1::Topic> Get(absl::string_view name);
   absl::StatusOr<std::vector<v1::Topic>> List();
