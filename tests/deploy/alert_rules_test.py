@@ -4,7 +4,8 @@
 * `promtool test rules` on alerts_test.yml (run against ALERTS_YML): every case passes.
 * Every alert of ALERTS_YML has a case where it fires and a case where it stays quiet.
 * Every alert has a `for:`, a severity of critical or warning, and summary and description
-  annotations; alerts over ringcastd's own series name the topic in both.
+  annotations; alerts over ringcastd's per-topic series name the topic in both (those over
+  server-wide series, such as the memory pools, the instance).
 * The alerts operators need are there: target down, backpressure, slow-subscriber cut-offs,
   publish rejections by reason, delivery p99.
 
@@ -12,6 +13,7 @@ Usage: alert_rules_test.py ALERTS_YML ALERTS_TEST_YML
 """
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -21,6 +23,10 @@ sys.dont_write_bytecode = True
 import yaml  # noqa: E402
 
 from deploy_support import METRIC_NAME, Checks, load_rules  # noqa: E402
+
+# ringcastd's series without a `topic` label.
+SERVER_WIDE = re.compile(r"ringcast_(?:memory_\w+|topics|publish_streams|publish_latency_\w+|"
+                         r"build_info)$")
 
 REQUIRED = {
     "RingcastTargetDown": "up{",
@@ -70,9 +76,14 @@ def main():
                      str(rule.get("labels")))
         checks.check(f"{name} has summary and description",
                      bool(annotations.get("summary")) and bool(annotations.get("description")))
-        if METRIC_NAME.search(rule["expr"]):
+        metrics = METRIC_NAME.findall(rule["expr"])
+        if metrics and not all(SERVER_WIDE.match(m) for m in metrics):
             checks.check(f"{name} names the topic in summary and description",
                          all("$labels.topic" in annotations.get(key, "")
+                             for key in ("summary", "description")))
+        elif metrics:
+            checks.check(f"{name} names the instance in summary and description",
+                         all("$labels.instance" in annotations.get(key, "")
                              for key in ("summary", "description")))
 
     for name, metric in REQUIRED.items():
