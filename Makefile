@@ -23,13 +23,16 @@ test: build
 	$(CTEST) --test-dir build --output-on-failure -LE '^bench$$'
 
 # The benchmarks: the core against its peers, the cost of metrics, and the end-to-end suite
-# (bench/run_suite.sh: JSON and PNG plots in bench/out/suite). Needs an otherwise idle machine.
+# (bench/run_suite.sh: JSON and PNG plots in bench/out/suite), then the ten-minute memory soak
+# (`make test` runs it for under a minute). Needs an otherwise idle machine.
 bench: build
 	@scripts/install-deps.sh --bench
 	build/bin/ringcast-core-bench --scenario=all --format=table
 	build/bin/ringcast-metrics-bench --rounds=15 --events=5000000 --format=table
 	bench/run_suite.sh bench/out/suite
 	bench/run_targets.sh bench/out/targets
+	@py=$$(for p in /usr/bin/python3 python3; do $$p -c 'import grpc, google.protobuf' 2>/dev/null && { echo $$p; break; }; done); \
+	  $$py tests/soak/memory_soak_test.py build/bin/ringcastd --duration=600
 
 # The core, the server's gRPC-free topic component and every stress test under ThreadSanitizer.
 # The gRPC layer is left out: Debian's gRPC is not built with TSan, so every hand-off inside it

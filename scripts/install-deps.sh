@@ -17,6 +17,8 @@ packages=(
   libboost-dev libconcurrentqueue-dev libreaderwriterqueue-dev
   # the Python peer of the interop test: grpcio and protobuf from the .proto alone
   python3-grpcio python3-protobuf
+  # the raw HTTP/2 client of the oversized-message test (a request no gRPC client would send)
+  python3-h2
 )
 # `install-deps.sh --bench` adds what only the benchmark suite needs: gnuplot for its plots, and
 # nats-server, the peer that ringcast-nats-bench runs the end-to-end fan-out benchmark against.

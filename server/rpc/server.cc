@@ -38,8 +38,10 @@ class ServerImpl {
     // quota is what bounds that: once the transport's buffers reach it, gRPC resets streams
     // (RST_STREAM ENHANCE_YOUR_CALM: the client sees RESOURCE_EXHAUSTED) and frees their memory.
     // No channel argument does it earlier (measured: max_concurrent_streams, lookahead_bytes,
-    // bdp_probe, max_frame_size and the TCP read chunk sizes all let 512 MiB in). The builder and
-    // the server hold their own references to the quota.
+    // bdp_probe, max_frame_size and the TCP read chunk sizes all let 512 MiB in). It caps what all
+    // connections have in flight together, so honest streams are reset too when together they pass
+    // it (four streams of 32 unanswered 1 MiB batches against 128 MiB). The builder and the server
+    // hold their own references to the quota.
     grpc::ResourceQuota quota("ringcast.transport");
     quota.Resize(static_cast<size_t>(o.TransportMemoryBytes()));
     builder.SetResourceQuota(quota);
