@@ -10,16 +10,11 @@ Usage: python_client_test.py RINGCASTD [unittest arguments]
 Needs python3-grpcio, python3-protobuf and protoc (scripts/install-deps.sh).
 """
 
-import importlib.util
-import json
 import os
 import queue
-import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -31,9 +26,9 @@ except ImportError as error:
     sys.exit(f"python_client_test: {error}: this interpreter ({sys.executable}) needs "
              "python3-grpcio and python3-protobuf (scripts/install-deps.sh)")
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PROTO_ROOT = os.path.join(REPO, "proto")
-PROTO_FILE = "ringcast/v1/ringcast.proto"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "support"))
+from ringcast_process import Messages, Server  # noqa: E402
 
 WAIT = 10  # seconds: the longest any one step may take (a start, a response, an exit)
 STREAM_DEADLINE = 60  # seconds: deadline of every stream, so that none outlives its test
@@ -41,24 +36,19 @@ START_SEQUENCE_HEADER = "ringcast-start-sequence"
 INVALID_ARGUMENT = 3  # google.rpc.Code, as PublishError.code carries it
 
 RINGCASTD = None  # the server binary, from argv[1] or $RINGCASTD
+messages = None
 pb = None  # the module protoc generates from ringcast.proto
-_generated_dir = None
 
 
 def setUpModule():
-    global pb, _generated_dir
-    _generated_dir = tempfile.mkdtemp(prefix="ringcast-interop-")
-    subprocess.run(["protoc", f"--proto_path={PROTO_ROOT}", f"--python_out={_generated_dir}",
-                    PROTO_FILE], check=True, timeout=60)
-    path = os.path.join(_generated_dir, "ringcast", "v1", "ringcast_pb2.py")
-    spec = importlib.util.spec_from_file_location("ringcast_pb2", path)
-    pb = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pb)
+    global messages, pb
+    messages = Messages()
+    pb = messages.pb
 
 
 def tearDownModule():
-    if _generated_dir:
-        shutil.rmtree(_generated_dir, ignore_errors=True)
+    if messages:
+        messages.close()
 
 
 def serialize(message):
@@ -68,61 +58,6 @@ def serialize(message):
 def status_of(call):
     """(code, details) of a finished call."""
     return call.code(), call.details()
-
-
-class Server:
-    """A ringcastd process on 127.0.0.1:<ephemeral port>, started with `flags`.
-
-    Its stderr (one JSON object a line) is read on a thread: the "ringcastd serving" line gives
-    the port, and every line is kept to be shown when the process is stopped.
-    """
-
-    def __init__(self, binary, *flags):
-        self.lines = []
-        self._port = queue.Queue()
-        self.proc = subprocess.Popen(
-            [binary, "--listen=127.0.0.1:0", "--metrics_listen=", *flags],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
-        self._reader.start()
-        try:
-            port = self._port.get(timeout=WAIT)
-        except queue.Empty:
-            port = None
-        if port is None:
-            self.stop()
-            raise AssertionError(f"ringcastd did not log \"ringcastd serving\" within {WAIT} s "
-                                 f"(exit status {self.proc.returncode}):\n{self.log()}")
-        self.port = port
-
-    def _read_stderr(self):
-        for raw in self.proc.stderr:
-            line = raw.decode("utf-8", errors="replace").rstrip("\n")
-            self.lines.append(line)
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict) and record.get("msg") == "ringcastd serving":
-                self._port.put(int(record["port"]))
-        self._port.put(None)  # stderr closed: the process is gone
-
-    def log(self):
-        return "\n".join(self.lines)
-
-    def stop(self):
-        """Kills the process if it still runs, and prints its log (shown when a test fails)."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-        try:
-            self.proc.wait(timeout=WAIT)
-        except subprocess.TimeoutExpired:
-            pass
-        self._reader.join(timeout=WAIT)
-        if not self._reader.is_alive():
-            self.proc.stderr.close()
-        print(f"--- ringcastd (exit status {self.proc.returncode}) ---\n{self.log()}",
-              file=sys.stderr)
 
 
 class Subscriber:
@@ -289,7 +224,7 @@ class RingcastdInteropTest(unittest.TestCase):
 
     def connect(self):
         """A channel on its own connection, ready to use."""
-        channel = grpc.insecure_channel(f"127.0.0.1:{self.server.port}",
+        channel = grpc.insecure_channel(self.server.address,
                                         options=[("grpc.use_local_subchannel_pool", 1)])
         self.addCleanup(channel.close)
         grpc.channel_ready_future(channel).result(timeout=WAIT)

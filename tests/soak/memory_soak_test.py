@@ -45,22 +45,17 @@ Needs python3-grpcio, python3-protobuf and protoc (scripts/install-deps.sh).
 import argparse
 import array
 import collections
-import importlib.util
 import json
 import math
 import os
 import queue
 import random
 import re
-import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 import zlib
 
 try:
@@ -70,9 +65,9 @@ except ImportError as error:
     sys.exit(f"memory_soak_test: {error}: this interpreter ({sys.executable}) needs "
              "python3-grpcio and python3-protobuf (scripts/install-deps.sh)")
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PROTO_ROOT = os.path.join(REPO, "proto")
-PROTO_FILE = "ringcast/v1/ringcast.proto"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "support"))
+from ringcast_process import Messages, Server, status_bytes  # noqa: E402
 
 MIB = 1 << 20
 
@@ -144,24 +139,19 @@ RESOURCE_EXHAUSTED = 8
 UNAVAILABLE = 14
 
 OPTIONS = None  # parsed command line: binary, duration, memory_flags, seed
+messages = None
 pb = None  # the module protoc generates from ringcast.proto
-_generated_dir = None
 
 
 def setUpModule():
-    global pb, _generated_dir
-    _generated_dir = tempfile.mkdtemp(prefix="ringcast-soak-")
-    subprocess.run(["protoc", f"--proto_path={PROTO_ROOT}", f"--python_out={_generated_dir}",
-                    PROTO_FILE], check=True, timeout=60)
-    path = os.path.join(_generated_dir, "ringcast", "v1", "ringcast_pb2.py")
-    spec = importlib.util.spec_from_file_location("ringcast_pb2", path)
-    pb = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(pb)
+    global messages, pb
+    messages = Messages()
+    pb = messages.pb
 
 
 def tearDownModule():
-    if _generated_dir:
-        shutil.rmtree(_generated_dir, ignore_errors=True)
+    if messages:
+        messages.close()
 
 
 def serialize(message):
@@ -174,92 +164,8 @@ def fingerprint(key_bytes, payload):
     return (len(key_bytes) + len(payload)) << 32 | zlib.crc32(payload, zlib.crc32(key_bytes))
 
 
-def read_status_kib(pid, field):
-    """A `field:  N kB` line of /proc/PID/status, in bytes; None once the process is gone."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) * 1024
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return None
-
-
 def mib(n):
     return round(n / MIB, 1)
-
-
-class Server:
-    """A ringcastd on 127.0.0.1 with free gRPC and metrics ports. Its stderr (one JSON object a
-    line) is read on a thread; the "ringcastd serving" line gives the ports."""
-
-    def __init__(self, binary, flags):
-        self.lines = collections.deque(maxlen=2000)
-        self._ports = queue.Queue()
-        self.proc = subprocess.Popen(
-            [binary, "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0", *flags],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
-        self._reader.start()
-        try:
-            ports = self._ports.get(timeout=WAIT)
-        except queue.Empty:
-            ports = None
-        if ports is None:
-            self.stop()
-            raise AssertionError(f"ringcastd did not log \"ringcastd serving\" within {WAIT} s "
-                                 f"(exit status {self.proc.returncode}):\n{self.log()}")
-        self.port, self.metrics_port = ports
-        self.address = f"127.0.0.1:{self.port}"
-
-    def _read_stderr(self):
-        for raw in self.proc.stderr:
-            line = raw.decode("utf-8", errors="replace").rstrip("\n")
-            self.lines.append(line)
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict) and record.get("msg") == "ringcastd serving":
-                self._ports.put((int(record["port"]), int(record["metrics_port"])))
-        self._ports.put(None)  # stderr closed: the process is gone
-
-    def log(self):
-        return "\n".join(self.lines)
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def rss(self):
-        return read_status_kib(self.proc.pid, "VmRSS")
-
-    def peak_rss(self):
-        return read_status_kib(self.proc.pid, "VmHWM")
-
-    def metrics(self):
-        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=WAIT) as response:
-            return response.read().decode("utf-8")
-
-    def stop(self):
-        """SIGTERM, then SIGKILL if it is still there after WAIT; prints the log's tail."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=WAIT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        try:
-            self.proc.wait(timeout=WAIT)
-        except subprocess.TimeoutExpired:
-            pass
-        self._reader.join(timeout=WAIT)
-        if not self._reader.is_alive():
-            self.proc.stderr.close()
-        tail = "\n".join(list(self.lines)[-40:])
-        print(f"--- ringcastd (exit status {self.proc.returncode}), last lines ---\n{tail}",
-              file=sys.stderr)
 
 
 def connect(address):
@@ -697,7 +603,7 @@ class Monitor:
         began = last_sample = time.monotonic()
         next_topics = last_sample
         while not self._stop.is_set():
-            rss = self._server.rss()
+            rss = status_bytes(self._server.pid, "VmRSS")  # None once the server is gone
             now = time.monotonic()
             if rss is None:
                 self.server_gone = True
@@ -754,8 +660,11 @@ class MemorySoakTest(unittest.TestCase):
             flags += MEMORY_FLAGS + [f"--default_ring_capacity={RING_CAPACITY}"]
         else:
             flags += [f"--default_ring_capacity={LEGACY_RING_CAPACITY}"]
-        self.server = Server(OPTIONS.binary, flags)
-        self.addCleanup(self.server.stop)  # registered first: runs after every other cleanup
+        # SIGTERM at the end: the server shuts down as it would in production. A long run logs
+        # a lot; the last lines are kept, and the last 40 shown.
+        self.server = Server(OPTIONS.binary, "--metrics_listen=127.0.0.1:0", *flags,
+                             stop_signal=signal.SIGTERM, log_lines=2000)
+        self.addCleanup(self.server.stop, tail=40)  # registered first: runs after the others
         self.stream_deadline_s = OPTIONS.duration + 300
         self.ledger = Ledger()
         self.topics = Topics()
@@ -858,7 +767,7 @@ class MemorySoakTest(unittest.TestCase):
         # Idle baseline: the most VmRSS reads over a second before any topic exists.
         baseline = 0
         for _ in range(10):
-            baseline = max(baseline, server.rss() or 0)
+            baseline = max(baseline, server.rss())
             time.sleep(0.1)
         bound = MEMORY_BUDGET_BYTES + baseline + RSS_OVERHEAD_BYTES
 
@@ -906,7 +815,7 @@ class MemorySoakTest(unittest.TestCase):
         metrics = self._scrape_metrics()
         monitor.stop()
 
-        peak_hwm = server.peak_rss() or 0
+        peak_hwm = server.peak_rss()
         peak = max(monitor.peak_rss, peak_hwm)
         with self._lock:
             cut_off = dict(self.cut_off)

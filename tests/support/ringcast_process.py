@@ -1,25 +1,29 @@
 """What the Python tests share: the wire messages generated from the .proto, a real ringcastd
-process, and its resident memory read from /proc.
+process (its gRPC and metrics ports, its log, how it is stopped), and its memory read from
+/proc/PID/status.
 
 Tests import it with `sys.path.insert(0, <tests/support>)`; it needs protoc and, for the
 messages, python3-protobuf (scripts/install-deps.sh).
 """
 
+import collections
 import importlib.util
 import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import urllib.request
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROTO_ROOT = os.path.join(REPO, "proto")
 PROTO_FILE = "ringcast/v1/ringcast.proto"
 
-WAIT = 10  # seconds: the longest a start or a stop may take
+WAIT = 10  # seconds: the longest a start, a stop or a scrape may take
 
 
 class Messages:
@@ -38,26 +42,46 @@ class Messages:
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
+def status_bytes(pid, field):
+    """A `field:  N kB` line of /proc/PID/status (VmRSS, VmHWM, ...), in bytes; None once the
+    process is gone (a zombie's status has no memory lines)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return None
+
+
+def _required_status_bytes(pid, field):
+    value = status_bytes(pid, field)
+    if value is None:
+        raise AssertionError(f"no {field} in /proc/{pid}/status: the process is gone")
+    return value
+
+
 def rss_bytes(pid):
     """Resident set size of process `pid` (VmRSS in /proc/PID/status), in bytes."""
-    with open(f"/proc/{pid}/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError(f"no VmRSS in /proc/{pid}/status")
+    return _required_status_bytes(pid, "VmRSS")
 
 
 class Server:
     """A ringcastd process on 127.0.0.1:<ephemeral port>, started with `flags`.
 
     Its stderr (one JSON object a line) is read on a thread: the "ringcastd serving" line gives
-    the port, and every line is kept to be shown when the process is stopped. Metrics are off
-    unless a --metrics_listen flag is passed.
+    the port and the metrics port, and every line is kept (the last `log_lines` if given) to be
+    shown when the process is stopped. Metrics are off unless a --metrics_listen flag is passed
+    (--metrics_listen=127.0.0.1:0 gives a free port). stop() sends `stop_signal`, then SIGKILL if
+    the process is still there WAIT seconds later: the default kills at once, SIGTERM lets it
+    shut down gracefully first.
     """
 
-    def __init__(self, binary, *flags):
-        self.lines = []
-        self._port = queue.Queue()
+    def __init__(self, binary, *flags, stop_signal=signal.SIGKILL, log_lines=None):
+        self.lines = collections.deque(maxlen=log_lines)
+        self._ports = queue.Queue()
+        self._stop_signal = stop_signal
         if not any(flag.startswith("--metrics_listen") for flag in flags):
             flags = ("--metrics_listen=", *flags)
         self.proc = subprocess.Popen(
@@ -66,23 +90,38 @@ class Server:
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
         try:
-            port = self._port.get(timeout=WAIT)
+            ports = self._ports.get(timeout=WAIT)
         except queue.Empty:
-            port = None
-        if port is None:
+            ports = None
+        if ports is None:
             self.stop()
             raise AssertionError(f"ringcastd did not log \"ringcastd serving\" within {WAIT} s "
                                  f"(exit status {self.proc.returncode}):\n{self.log()}")
-        self.port = port
-        self.address = f"127.0.0.1:{port}"
+        self.port, self.metrics_port = ports
+        self.address = f"127.0.0.1:{self.port}"
 
     @property
     def pid(self):
         return self.proc.pid
 
+    def alive(self):
+        return self.proc.poll() is None
+
     def rss(self):
-        """The server's resident set size now, in bytes."""
+        """The server's resident set size now (VmRSS), in bytes."""
         return rss_bytes(self.proc.pid)
+
+    def peak_rss(self):
+        """The largest the server's resident set has been so far (VmHWM), in bytes."""
+        return _required_status_bytes(self.proc.pid, "VmHWM")
+
+    def metrics(self):
+        """The text GET /metrics returns; needs --metrics_listen."""
+        if not self.metrics_port:
+            raise AssertionError("ringcastd serves no metrics: start it with --metrics_listen")
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=WAIT) as response:
+            return response.read().decode("utf-8")
 
     def _read_stderr(self):
         for raw in self.proc.stderr:
@@ -93,16 +132,23 @@ class Server:
             except ValueError:
                 continue
             if isinstance(record, dict) and record.get("msg") == "ringcastd serving":
-                self._port.put(int(record["port"]))
-        self._port.put(None)  # stderr closed: the process is gone
+                # metrics_port is 0 when metrics are off.
+                self._ports.put((int(record["port"]), int(record.get("metrics_port") or 0)))
+        self._ports.put(None)  # stderr closed: the process is gone
 
     def log(self):
         return "\n".join(self.lines)
 
-    def stop(self, show_log=True):
-        """Kills the process if it still runs, and prints its log (shown when a test fails)."""
+    def stop(self, show_log=True, tail=None):
+        """Ends the process if it still runs (see the class comment), and prints its log, or its
+        last `tail` lines (shown when a test fails)."""
         if self.proc.poll() is None:
-            self.proc.kill()
+            self.proc.send_signal(self._stop_signal)
+            if self._stop_signal != signal.SIGKILL:
+                try:
+                    self.proc.wait(timeout=WAIT)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
         try:
             self.proc.wait(timeout=WAIT)
         except subprocess.TimeoutExpired:
@@ -111,5 +157,9 @@ class Server:
         if not self._reader.is_alive():
             self.proc.stderr.close()
         if show_log:
-            print(f"--- ringcastd (exit status {self.proc.returncode}) ---\n{self.log()}",
+            if tail is None:
+                heading, shown = "", self.log()
+            else:
+                heading, shown = ", last lines", "\n".join(list(self.lines)[-tail:])
+            print(f"--- ringcastd (exit status {self.proc.returncode}){heading} ---\n{shown}",
                   file=sys.stderr)
