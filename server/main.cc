@@ -112,11 +112,12 @@ absl::StatusOr<ringcast::server::ServerOptions> OptionsFromFlags() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Buffers of 128 KiB and more (large events' slots, large runs) get mappings of their own, so
-  // freeing one gives its memory back to the system. glibc would otherwise raise this threshold
-  // as such buffers are freed and serve later ones from its heaps, which keep what they grew to
-  // (measured: 40 MB stayed resident after large events gave way to small ones).
-  mallopt(M_MMAP_THRESHOLD, 128 << 10);
+  // Buffers of 512 KiB and more (large events' slots) get mappings of their own, so freeing one
+  // gives its memory back to the system. glibc would otherwise raise this threshold as such
+  // buffers are freed and serve later ones from its heaps, which keep what they grew to (measured:
+  // 40 MB stayed resident after large events gave way to small ones). Below it, the fan-out's
+  // runs (usually a few hundred KiB) stay on the heap: a mapping per run cost page faults.
+  mallopt(M_MMAP_THRESHOLD, 512 << 10);
   absl::FlagsUsageConfig usage;
   // --help lists the server's own flags (defined here), not the libraries'.
   usage.contains_help_flags = [](absl::string_view file) {

@@ -64,7 +64,7 @@ TopicRegistry::TopicRegistry(const ServerOptions& options, EventRunFactory run_f
     : options_(options),
       memory_(options.EventMemoryBytes()),
       run_factory_(ChargeRunsTo(memory_, std::move(run_factory))),
-      trimmer_(absl::Milliseconds(250), uint64_t{8} << 20),
+      trimmer_(absl::Seconds(1), uint64_t{16} << 20),
       stages_(options.fanout_threads, options.wait_strategy) {}
 
 TopicRegistry::~TopicRegistry() { StopStages(); }
