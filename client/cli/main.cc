@@ -174,9 +174,8 @@ int TopicsCreate(const Args& args) {
   }
   absl::StatusOr<client::TopicAdmin> admin = Admin(args);
   if (!admin.ok()) return Usage(std::string(admin.status().message()));
-  absl::StatusOr<v1::Topic> topic =
-      admin->Create(args.positional()[0], static_cast<uint32_t>(*capacity),
-                    static_cast<uint64_t>(*max_bytes));
+  absl::StatusOr<v1::Topic> topic = admin->Create(
+      args.positional()[0], static_cast<uint32_t>(*capacity), static_cast<uint64_t>(*max_bytes));
   if (!topic.ok()) return Failed(topic.status());
   PrintTopics(args, {*topic});
   return 0;

@@ -211,10 +211,9 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   auto topic_bytes = Family("ringcast_topic_bytes",
                             "Bytes of event buffers the topic's ring holds (its slots' buffers).",
                             MetricType::Gauge);
-  auto topic_max_bytes =
-      Family("ringcast_topic_max_bytes",
-             "The topic's byte budget: publishers wait when its ring holds this much.",
-             MetricType::Gauge);
+  auto topic_max_bytes = Family(
+      "ringcast_topic_max_bytes",
+      "The topic's byte budget: publishers wait when its ring holds this much.", MetricType::Gauge);
 
   for (const std::shared_ptr<Topic>& topic : sources_.topics.List()) {
     const TopicCounters& c = topic->counters();
@@ -266,11 +265,28 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   AddGauge(build, {{"version", RINGCAST_VERSION}}, 1);
 
   std::vector<MetricFamily> families;
-  for (MetricFamily* family :
-       {&published, &batches, &rejected, &delivered, &skipped, &disconnects, &publish_latency,
-        &delivery_latency, &blocked, &capacity, &occupancy, &backpressure, &lag, &subscribers,
-        &failures, &topic_bytes, &topic_max_bytes, &topics, &streams, &memory_budget,
-        &memory_used, &build}) {
+  for (MetricFamily* family : {&published,
+                               &batches,
+                               &rejected,
+                               &delivered,
+                               &skipped,
+                               &disconnects,
+                               &publish_latency,
+                               &delivery_latency,
+                               &blocked,
+                               &capacity,
+                               &occupancy,
+                               &backpressure,
+                               &lag,
+                               &subscribers,
+                               &failures,
+                               &topic_bytes,
+                               &topic_max_bytes,
+                               &topics,
+                               &streams,
+                               &memory_budget,
+                               &memory_used,
+                               &build}) {
     families.push_back(std::move(*family));
   }
 

@@ -148,12 +148,12 @@ void PublishReactor::HandleRequestLocked() {
     return;
   }
   if (request_bytes_ > topic_->max_batch_bytes()) {
-    RejectLocked(batch_id, RejectReason::kTooLarge,
-                 absl::InvalidArgumentError(absl::StrCat(
-                     "batch needs ", request_bytes_, " bytes of ring memory; topic \"",
-                     topic_->name(), "\" takes at most ", topic_->max_batch_bytes(),
-                     " per batch (half its budget of ", topic_->max_bytes(),
-                     " bytes): send smaller batches")));
+    RejectLocked(
+        batch_id, RejectReason::kTooLarge,
+        absl::InvalidArgumentError(absl::StrCat(
+            "batch needs ", request_bytes_, " bytes of ring memory; topic \"", topic_->name(),
+            "\" takes at most ", topic_->max_batch_bytes(), " per batch (half its budget of ",
+            topic_->max_bytes(), " bytes): send smaller batches")));
     return;
   }
   JoinTopicLocked(topic_);
@@ -178,12 +178,13 @@ void PublishReactor::TryPublishLocked() {
     const ByteReservation reservation = topic_->ReserveBytes(request_bytes_);
     if (reservation == ByteReservation::kServerFull) {
       EndParkLocked();
-      RejectLocked(request_.batch_id, RejectReason::kMemory,
-                   absl::ResourceExhaustedError(absl::StrCat(
-                       "the server's memory budget is spent (", state_.topics.memory().used(), " of ",
-                       state_.topics.memory().limit(), " bytes for events in use; --max_memory_bytes=",
-                       state_.options.MemoryBudgetBytes(), "): no room for the batch's ",
-                       request_bytes_, " bytes; batch not published")));
+      RejectLocked(
+          request_.batch_id, RejectReason::kMemory,
+          absl::ResourceExhaustedError(absl::StrCat(
+              "the server's memory budget is spent (", state_.topics.memory().used(), " of ",
+              state_.topics.memory().limit(),
+              " bytes for events in use; --max_memory_bytes=", state_.options.MemoryBudgetBytes(),
+              "): no room for the batch's ", request_bytes_, " bytes; batch not published")));
       return;
     }
     if (reservation == ByteReservation::kReserved) {
@@ -242,10 +243,11 @@ void PublishReactor::PublishClaimedLocked(int64_t first, int64_t last) {
     // Claimed slots must be published; the topic cannot deliver them whole, so it fails (its
     // subscribers end with INTERNAL) rather than deliver a gap.
     topic_->SettleBytes(request_bytes_, std::min(grown, request_bytes_), first, last);
-    topic_->AbandonClaim(first, last, absl::InternalError(absl::StrCat(
-                                          "topic \"", topic_->name(),
-                                          "\" could not allocate memory for a batch; delete and "
-                                          "re-create it")));
+    topic_->AbandonClaim(
+        first, last,
+        absl::InternalError(absl::StrCat("topic \"", topic_->name(),
+                                         "\" could not allocate memory for a batch; delete and "
+                                         "re-create it")));
     EndParkLocked();
     RejectLocked(request_.batch_id, RejectReason::kInternal, topic_->failure());
     return;

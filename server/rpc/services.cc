@@ -157,7 +157,8 @@ grpc::ServerUnaryReactor* TopicServiceImpl::CreateTopic(grpc::CallbackServerCont
   return Unary<v1::CreateTopicRequest>(
       state_, context, request, response,
       [&](const v1::CreateTopicRequest& r) -> absl::StatusOr<v1::Topic> {
-        absl::StatusOr<std::shared_ptr<Topic>> topic = state_.topics.Create(r.name(), r.capacity(), r.max_bytes());
+        absl::StatusOr<std::shared_ptr<Topic>> topic =
+            state_.topics.Create(r.name(), r.capacity(), r.max_bytes());
         if (!topic.ok()) return topic.status();
         return ToProto((*topic)->Describe());
       });

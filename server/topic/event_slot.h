@@ -22,7 +22,7 @@ namespace ringcast::server {
 // releases it (see Topic: the fan-out stage gives back the buffers of slots that leave the
 // retention window, and ~Topic the rest).
 struct EventSlot {
-  char* data;   // null when the slot has no buffer
+  char* data;  // null when the slot has no buffer
   uint32_t size;
   uint32_t capacity;
   int64_t accepted_nanos;  // MonotonicNanos() when its batch was published

@@ -255,7 +255,8 @@ bool FanoutStage::DropClosed() {
 bool FanoutStage::RaiseGate() {
   int64_t trim_limit = stage_.sequence().GetRelaxed();
   for (const FanoutSubscriber& subscriber : subscribers_) {
-    if (subscriber.settings.reliable) trim_limit = std::min(trim_limit, subscriber.next_sequence - 1);
+    if (subscriber.settings.reliable)
+      trim_limit = std::min(trim_limit, subscriber.next_sequence - 1);
   }
   const int64_t gate = trim_limit - topic_.capacity();
   if (gate <= gate_ && !topic_.has_pending_registrations() &&

@@ -37,9 +37,9 @@ class HeapTrimmer {
   const uint64_t min_free_bytes_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
-  bool stopping_ = false;     // guarded by mu_
-  uint64_t returned_ = 0;     // guarded by mu_
-  std::thread thread_;        // last: started once the members above exist
+  bool stopping_ = false;  // guarded by mu_
+  uint64_t returned_ = 0;  // guarded by mu_
+  std::thread thread_;     // last: started once the members above exist
 };
 
 }  // namespace ringcast::server

@@ -64,8 +64,9 @@ uint64_t ReadLimit(const char* path) {
 uint64_t MachineMemoryBytes() {
   const long pages = sysconf(_SC_PHYS_PAGES);
   const long page = sysconf(_SC_PAGESIZE);
-  uint64_t bytes = pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page)
-                                          : uint64_t{1} << 30;
+  uint64_t bytes = pages > 0 && page > 0
+                       ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page)
+                       : uint64_t{1} << 30;
   for (const char* path :
        {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}) {
     const uint64_t limit = ReadLimit(path);
@@ -150,14 +151,15 @@ absl::Status ValidateOptions(const ServerOptions& o) {
         absl::StrCat("--max_event_bytes=", o.max_event_bytes, " is above the 256 MiB limit"));
   }
   if (o.max_memory_bytes != 0 && o.max_memory_bytes < kMinMemoryBudget) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--max_memory_bytes=", o.max_memory_bytes, " is below the 128 MiB minimum (or 0: derived "
-        "from the machine)"));
+    return absl::InvalidArgumentError(absl::StrCat("--max_memory_bytes=", o.max_memory_bytes,
+                                                   " is below the 128 MiB minimum (or 0: derived "
+                                                   "from the machine)"));
   }
   if (o.max_topic_bytes < uint64_t{2} * o.max_event_bytes + (64 << 10)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--max_topic_bytes=", o.max_topic_bytes, " must hold at least two of the largest events: "
-        "2 x --max_event_bytes (", o.max_event_bytes, ") + 64 KiB"));
+    return absl::InvalidArgumentError(absl::StrCat("--max_topic_bytes=", o.max_topic_bytes,
+                                                   " must hold at least two of the largest events: "
+                                                   "2 x --max_event_bytes (",
+                                                   o.max_event_bytes, ") + 64 KiB"));
   }
   if (o.fanout_threads > 256) {
     return absl::InvalidArgumentError(

@@ -112,8 +112,8 @@ void Topic::SettleBytes(uint64_t reserved, uint64_t grown, int64_t /*first*/,
   // First lap: the slot pages written so far become resident. Charged once, by whichever batch
   // first reaches past the pages already charged.
   constexpr uint64_t kPage = 4096;
-  const uint64_t reached = (static_cast<uint64_t>(last + 1) * sizeof(EventSlot) + kPage - 1) /
-                           kPage * kPage;
+  const uint64_t reached =
+      (static_cast<uint64_t>(last + 1) * sizeof(EventSlot) + kPage - 1) / kPage * kPage;
   uint64_t charged = slot_pages_bytes_.load(std::memory_order_relaxed);
   while (charged < reached) {
     if (slot_pages_bytes_.compare_exchange_weak(charged, reached, std::memory_order_relaxed)) {

@@ -143,8 +143,9 @@ class Topic {
   // Makes first..last visible to the pipeline as one unit, and wakes it if anyone waits for them:
   // when the topic has subscribers, when lazy_release_events_ events wait past the fan-out
   // position, or when the ring holds more than half its byte budget (so the stage frees room
-  // before publishers have to wait for it). A topic without subscribers is released in bulk (or on the runner's periodic
-  // cycle), not woken for every batch: ingest alone costs no thread hand-off per batch.
+  // before publishers have to wait for it). A topic without subscribers is released in bulk (or on
+  // the runner's periodic cycle), not woken for every batch: ingest alone costs no thread hand-off
+  // per batch.
   void Publish(int64_t first, int64_t last) noexcept;
   // True if a claim of n slots and a reservation of `bytes` would succeed now (approximate while
   // others publish).
@@ -275,8 +276,8 @@ class Topic {
   Sequence gate_;  // producers' gating sequence; written by the fan-out stage under mu_
   const int64_t lazy_release_events_;  // min(capacity / 8, kMaxLazyReleaseEvents)
   const EventRunFactory run_factory_;
-  MemoryBudget bytes_;                   // every slot buffer, and reservations in flight
-  MemoryBudget* const server_budget_;    // null: none
+  MemoryBudget bytes_;                         // every slot buffer, and reservations in flight
+  MemoryBudget* const server_budget_;          // null: none
   std::atomic<uint64_t> slot_pages_bytes_{0};  // slot array bytes charged to the server budget
 
   mutable std::mutex mu_;                  // registrations, gate moves, lifecycle

@@ -57,7 +57,6 @@ EventRunFactory ChargeRunsTo(MemoryBudget& budget, EventRunFactory make) {
   };
 }
 
-
 }  // namespace
 
 TopicRegistry::TopicRegistry(const ServerOptions& options, EventRunFactory run_factory)
@@ -100,9 +99,10 @@ absl::StatusOr<std::shared_ptr<Topic>> TopicRegistry::CreateLocked(absl::string_
   const uint64_t min_bytes = 2 * EventSlot::BufferBytes(options_.max_event_bytes + (1 << 10));
   if (max_bytes != 0 && max_bytes < min_bytes) {
     return absl::InvalidArgumentError(
-        absl::StrCat("max_bytes ", max_bytes, " cannot hold two of the largest events this server "
-                     "accepts (--max_event_bytes=", options_.max_event_bytes, "); the least is ",
-                     min_bytes));
+        absl::StrCat("max_bytes ", max_bytes,
+                     " cannot hold two of the largest events this server "
+                     "accepts (--max_event_bytes=",
+                     options_.max_event_bytes, "); the least is ", min_bytes));
   }
   if (topics_.size() >= options_.max_topics) {
     return absl::ResourceExhaustedError(absl::StrCat("the server already has ", topics_.size(),

@@ -15,8 +15,8 @@ namespace {
 using testing::CheckingQueue;
 using testing::TryPublish;
 
-constexpr std::size_t kEvent = 1000;                              // bytes of one test event
-constexpr uint64_t kBuffer = EventSlot::BufferBytes(kEvent);     // what its slot holds: 1024
+constexpr std::size_t kEvent = 1000;                          // bytes of one test event
+constexpr uint64_t kBuffer = EventSlot::BufferBytes(kEvent);  // what its slot holds: 1024
 
 class TopicMemoryTest : public ::testing::Test {
  protected:
@@ -94,7 +94,8 @@ TEST_F(TopicMemoryTest, LargeBuffersAreGivenBackAndSmallOnesReused) {
     Settle(*topic);
   }
   // 16 slots; those behind the gate (8 behind the live position) gave their buffers back.
-  EXPECT_LE(topic->bytes(), 8 * EventSlot::BufferBytes(kLarge) + 8 * EventSlot::BufferBytes(kLarge));
+  EXPECT_LE(topic->bytes(),
+            8 * EventSlot::BufferBytes(kLarge) + 8 * EventSlot::BufferBytes(kLarge));
   for (int i = 0; i < 64; ++i) {
     ASSERT_TRUE(TryPublish(*topic, 1, 100));
     Settle(*topic);
@@ -118,8 +119,8 @@ TEST_F(TopicMemoryTest, ReplayStartsAtWhatTheTrimmedRingStillHolds) {
   const TopicInfo info = topic->Describe();
   ASSERT_GT(info.oldest_sequence, 0);
   auto late = std::make_shared<CheckingQueue>(doorbell_, 1000, kEvent);
-  const auto too_old = topic->Register(
-      late, {}, {.kind = StartPosition::Kind::kSequence, .sequence = 0}, 100);
+  const auto too_old =
+      topic->Register(late, {}, {.kind = StartPosition::Kind::kSequence, .sequence = 0}, 100);
   EXPECT_EQ(too_old.status().code(), absl::StatusCode::kOutOfRange);
   auto earliest = Subscribe(*topic, 1000, {.kind = StartPosition::Kind::kEarliest});
   Settle(*topic);

@@ -4,10 +4,10 @@
 //
 // Memory ordering: the cursor is the highest *claimed* sequence; claims are acq_rel RMWs on it.
 // Publishing a slot is a release store of the slot's lap number (plus one) into `available_`;
-// pairs with the acquire load in IsAvailable, which consumers call (through HighestPublishedSequence) before
-// reading a slot. Gating sequences are read with acquire as for the single producer. The shared
-// `gating_cache_` is only a hint: it never runs ahead of the real minimum, so a stale value costs
-// a refresh, never an overwrite.
+// pairs with the acquire load in IsAvailable, which consumers call (through
+// HighestPublishedSequence) before reading a slot. Gating sequences are read with acquire as for
+// the single producer. The shared `gating_cache_` is only a hint: it never runs ahead of the real
+// minimum, so a stale value costs a refresh, never an overwrite.
 #ifndef RINGCAST_CORE_MULTI_PRODUCER_SEQUENCER_H_
 #define RINGCAST_CORE_MULTI_PRODUCER_SEQUENCER_H_
 

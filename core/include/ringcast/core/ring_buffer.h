@@ -88,9 +88,9 @@ class RingBuffer {
   // Zero-filled slots, mapped lazily (see the file comment). E must be trivial (no constructor or
   // destructor runs) and all-zero bytes must be its empty value. Aborts if the kernel refuses the
   // mapping, as operator new would throw.
-  RingBuffer(int64_t capacity, ZeroFilled)
-    requires std::is_trivially_default_constructible_v<E> && std::is_trivially_destructible_v<E>
-      : capacity_(capacity), mask_(capacity - 1) {
+  RingBuffer(int64_t capacity, ZeroFilled) requires std::is_trivially_default_constructible_v<E> &&
+      std::is_trivially_destructible_v<E> : capacity_(capacity),
+                                            mask_(capacity - 1) {
     RINGCAST_CHECK(ValidateCapacity(capacity).ok(),
                    "ring capacity must be a power of two between 1 and 2^30");
     zero_pages_.emplace(sizeof(E) * static_cast<std::size_t>(capacity));
