@@ -32,6 +32,27 @@ TEST(MultiProducerSequencer, AvailabilityTellsLapsApart) {
   EXPECT_FALSE(sequencer.IsAvailable(0));
 }
 
+TEST(MultiProducerSequencer, StartsAtAnInitialCursorAndGatesFromThere) {
+  // A ring continuing a sequence kept elsewhere: claims start after the initial cursor, slots
+  // before it never read as published, and a gating sequence starting there holds producers back.
+  MultiProducerSequencer<BusySpin> sequencer(4, BusySpin(), {.initial_cursor = 1001});
+  Sequence consumer(1001);
+  ASSERT_TRUE(sequencer.AddGatingSequence(consumer));
+  EXPECT_EQ(sequencer.Cursor(), 1001);
+  EXPECT_EQ(sequencer.HighestPublishedSequence(1002, 1002), 1001) << "nothing published yet";
+  const ClaimResult claim = sequencer.TryNext(4);
+  ASSERT_TRUE(claim.ok());
+  EXPECT_EQ(claim.sequence, 1005);
+  sequencer.Publish(1002, 1005);
+  EXPECT_EQ(sequencer.HighestPublishedSequence(1002, sequencer.Cursor()), 1005);
+  EXPECT_FALSE(sequencer.TryNext(1).ok()) << "the consumer at 1001 holds the ring full";
+  consumer.Set(1003);
+  const ClaimResult more = sequencer.TryNext(2);
+  ASSERT_TRUE(more.ok());
+  EXPECT_EQ(more.sequence, 1007);
+  EXPECT_FALSE(sequencer.IsAvailable(1006)) << "claimed, not yet published";
+}
+
 TEST(MultiProducerSequencer, ConcurrentTryNextClaimsAreDisjoint) {
   MultiProducerSequencer<BusySpin> sequencer(1 << 16);
   constexpr int kThreads = 4;

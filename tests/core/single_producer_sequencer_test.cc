@@ -7,6 +7,19 @@
 namespace ringcast {
 namespace {
 
+TEST(SingleProducerSequencer, StartsAtAnInitialCursor) {
+  SingleProducerSequencer<BusySpin> sequencer(4, BusySpin(), {.initial_cursor = 41});
+  Sequence consumer(41);
+  ASSERT_TRUE(sequencer.AddGatingSequence(consumer));
+  EXPECT_EQ(sequencer.Cursor(), 41);
+  const ClaimResult claim = sequencer.TryNext(4);
+  ASSERT_TRUE(claim.ok());
+  EXPECT_EQ(claim.sequence, 45);
+  sequencer.Publish(45);
+  EXPECT_EQ(sequencer.Cursor(), 45);
+  EXPECT_FALSE(sequencer.TryNext(1).ok()) << "the consumer at 41 holds the ring full";
+}
+
 TEST(SingleProducerSequencer, CursorIsThePublishedSequence) {
   SingleProducerSequencer<BusySpin> sequencer(8);
   const int64_t s = sequencer.Next(2);

@@ -36,7 +36,12 @@ class MultiProducerSequencer : public internal::SequencerState<W> {
         index_mask_(capacity - 1),
         index_shift_(std::countr_zero(static_cast<uint64_t>(capacity))),
         available_pages_(sizeof(uint32_t) * static_cast<std::size_t>(capacity)),
-        available_(static_cast<uint32_t*>(available_pages_.data())) {}
+        available_(static_cast<uint32_t*>(available_pages_.data())) {
+    // A never-published slot's flag is 0, which a lap of 2^32 - 1 would read as published.
+    RINGCAST_CHECK(
+        static_cast<uint64_t>(options.initial_cursor + 1) >> index_shift_ < (uint64_t{1} << 32) - 2,
+        "the initial cursor must be fewer than 2^32 - 2 laps of the ring");
+  }
 
   MultiProducerSequencer(const MultiProducerSequencer&) = delete;
   MultiProducerSequencer& operator=(const MultiProducerSequencer&) = delete;

@@ -34,6 +34,10 @@ struct SequencerOptions {
   std::size_t max_gating_sequences = GatingSequences::kDefaultMaxSequences;
   // Upper bound on lossy readers (LossyReader) at any one time.
   std::size_t max_lossy_readers = GatingSequences::kDefaultMaxSequences;
+  // The cursor before the first claim: the first sequence claimed is initial_cursor + 1. A ring
+  // that continues a sequence kept elsewhere (a journal recovered after a restart) starts there;
+  // its gating sequences must start at the same value. Requires: >= kInitialSequence.
+  int64_t initial_cursor = kInitialSequence;
 };
 
 namespace internal {
@@ -145,11 +149,14 @@ class SequencerState {
  protected:
   SequencerState(int64_t capacity, W wait_strategy, const SequencerOptions& options)
       : capacity_(capacity),
+        cursor_(options.initial_cursor),
         gating_(options.max_gating_sequences),
         lossy_(options.max_lossy_readers),
         wait_strategy_(std::move(wait_strategy)) {
     RINGCAST_CHECK(ValidateCapacity(capacity).ok(),
                    "sequencer capacity must be a power of two between 1 and 2^30");
+    RINGCAST_CHECK(options.initial_cursor >= kInitialSequence,
+                   "a sequencer's initial cursor is kInitialSequence or later");
   }
 
   // What a claim whose wrap point is `wrap_point` must wait for: the slowest gating sequence (or

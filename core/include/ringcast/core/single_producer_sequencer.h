@@ -29,7 +29,9 @@ class SingleProducerSequencer : public internal::SequencerState<W> {
 
   explicit SingleProducerSequencer(int64_t capacity, W wait_strategy = W(),
                                    const SequencerOptions& options = {})
-      : Base(capacity, std::move(wait_strategy), options) {}
+      : Base(capacity, std::move(wait_strategy), options) {
+    producer_.next_value = options.initial_cursor;
+  }
 
   SingleProducerSequencer(const SingleProducerSequencer&) = delete;
   SingleProducerSequencer& operator=(const SingleProducerSequencer&) = delete;
