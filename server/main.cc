@@ -74,6 +74,29 @@ ABSL_FLAG(absl::Duration, keepalive_min_ping_interval, absl::Seconds(10),
           "clients pinging more often than this are disconnected");
 ABSL_FLAG(absl::Duration, shutdown_timeout, absl::Seconds(30),
           "longest graceful shutdown; what is still open afterwards is cancelled");
+ABSL_FLAG(std::string, data_dir, "ringcast-data",
+          "directory of the durable topics: their definitions and journals (created if missing; "
+          "one server at a time). Empty: topics live in memory only and a restart loses them");
+ABSL_FLAG(ringcast::server::storage::SyncMode, journal_sync,
+          ringcast::server::storage::SyncMode::kAlways,
+          "when a publish is acknowledged: always (the batch is fdatasynced; survives a power "
+          "cut), interval (written to the OS, synced every --journal_sync_interval; survives "
+          "the process being killed) or none (written to the OS)");
+ABSL_FLAG(absl::Duration, journal_sync_interval, absl::Milliseconds(100),
+          "how often --journal_sync=interval syncs");
+ABSL_FLAG(uint64_t, segment_bytes, uint64_t{64} << 20, "size at which a journal segment rolls");
+ABSL_FLAG(absl::Duration, segment_age, absl::Hours(1),
+          "age (of its first event) at which a journal segment rolls");
+ABSL_FLAG(uint64_t, retention_bytes, 0,
+          "journal bytes a topic keeps; older segments are deleted (0: no limit; CreateTopic may "
+          "set its own)");
+ABSL_FLAG(absl::Duration, retention_age, absl::Hours(24 * 7),
+          "age after which journal segments are deleted (0: no limit; CreateTopic may set its "
+          "own)");
+ABSL_FLAG(uint64_t, min_free_bytes, uint64_t{128} << 20,
+          "batches are refused with RESOURCE_EXHAUSTED while the data directory's disk has less "
+          "free space");
+ABSL_FLAG(int, journal_threads, 1, "threads that write and sync the topics' journals");
 
 namespace {
 
@@ -106,6 +129,15 @@ absl::StatusOr<ringcast::server::ServerOptions> OptionsFromFlags() {
   o.keepalive_timeout = absl::GetFlag(FLAGS_keepalive_timeout);
   o.keepalive_min_ping_interval = absl::GetFlag(FLAGS_keepalive_min_ping_interval);
   o.shutdown_timeout = absl::GetFlag(FLAGS_shutdown_timeout);
+  o.data_dir = absl::GetFlag(FLAGS_data_dir);
+  o.journal_sync = absl::GetFlag(FLAGS_journal_sync);
+  o.journal_sync_interval = absl::GetFlag(FLAGS_journal_sync_interval);
+  o.segment_bytes = absl::GetFlag(FLAGS_segment_bytes);
+  o.segment_age = absl::GetFlag(FLAGS_segment_age);
+  o.retention_bytes = absl::GetFlag(FLAGS_retention_bytes);
+  o.retention_age = absl::GetFlag(FLAGS_retention_age);
+  o.min_free_bytes = absl::GetFlag(FLAGS_min_free_bytes);
+  o.journal_threads = absl::GetFlag(FLAGS_journal_threads);
   return o;
 }
 

@@ -21,8 +21,9 @@ enum class RejectReason {
   kTopicLimit,    // auto-create refused: --max_topics topics exist already
   kInternal,      // the topic failed (a stage of its pipeline could not go on)
   kMemory,        // the server's memory budget (--max_memory_bytes) had no room for the batch
+  kJournal,       // the topic's journal cannot take it: disk full, or a failed sync
 };
-inline constexpr std::size_t kRejectReasonCount = 8;
+inline constexpr std::size_t kRejectReasonCount = 9;
 
 // The label value.
 [[nodiscard]] constexpr absl::string_view RejectReasonName(RejectReason reason) {
@@ -43,6 +44,8 @@ inline constexpr std::size_t kRejectReasonCount = 8;
       return "internal";
     case RejectReason::kMemory:
       return "memory";
+    case RejectReason::kJournal:
+      return "journal";
   }
   return "unknown";
 }

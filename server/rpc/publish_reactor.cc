@@ -37,10 +37,32 @@ RejectReason ReasonForTopicError(const absl::Status& status) {
 
 }  // namespace
 
+// What a journal stage holds on to while this stream waits for it: the stream may end first, so
+// the relay outlives it and forwards only while it is attached.
+class PublishReactor::JournalRelay final : public JournalWaiter {
+ public:
+  explicit JournalRelay(PublishReactor* reactor) : reactor_(reactor) {}
+  void OnJournaled() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (reactor_ != nullptr) reactor_->OnJournaled();
+  }
+  // After this returns no call reaches the reactor.
+  void Detach() {
+    std::lock_guard<std::mutex> lock(mu_);
+    reactor_ = nullptr;
+  }
+
+ private:
+  std::mutex mu_;
+  PublishReactor* reactor_;  // guarded by mu_
+};
+
 PublishReactor* PublishReactor::Start(ServerState& state) { return new PublishReactor(state); }
 
 PublishReactor::PublishReactor(ServerState& state)
-    : state_(state), counted_(state.publish_streams.TryAdd(state.options.max_publish_streams)) {
+    : state_(state),
+      counted_(state.publish_streams.TryAdd(state.options.max_publish_streams)),
+      relay_(std::make_shared<JournalRelay>(this)) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!counted_) {
     finished_ = true;
@@ -175,6 +197,11 @@ void PublishReactor::TryPublishLocked() {
       RejectLocked(request_.batch_id, RejectReason::kInternal, topic_->failure());
       return;
     }
+    if (topic_->refusing()) {
+      EndParkLocked();
+      RejectLocked(request_.batch_id, RejectReason::kJournal, topic_->PublishRefusal());
+      return;
+    }
     const ByteReservation reservation = topic_->ReserveBytes(request_bytes_);
     if (reservation == ByteReservation::kServerFull) {
       EndParkLocked();
@@ -259,7 +286,11 @@ void PublishReactor::PublishClaimedLocked(int64_t first, int64_t last) {
   counters.events_published.fetch_add(n, std::memory_order_relaxed);
   counters.batches_published.fetch_add(1, std::memory_order_relaxed);
   EndParkLocked();
-  RespondLocked(request_.batch_id, absl::OkStatus(), first, static_cast<uint32_t>(n));
+  if (topic_->journal_stage() != nullptr) {
+    RespondWhenJournaledLocked(request_.batch_id, first, static_cast<uint32_t>(n));
+  } else {
+    RespondLocked(request_.batch_id, absl::OkStatus(), first, static_cast<uint32_t>(n));
+  }
 }
 
 void PublishReactor::EndParkLocked() {
@@ -302,8 +333,8 @@ void PublishReactor::OnAlarm(bool /*fired*/) {
   MaybeFinishLocked();
 }
 
-void PublishReactor::RespondLocked(uint64_t batch_id, const absl::Status& status, int64_t first,
-                                   uint32_t count) {
+grpc::ByteBuffer PublishReactor::SerializeResponse(uint64_t batch_id, const absl::Status& status,
+                                                  int64_t first, uint32_t count, bool& ok) {
   v1::PublishResponse response;
   response.set_batch_id(batch_id);
   if (status.ok()) {
@@ -315,16 +346,84 @@ void PublishReactor::RespondLocked(uint64_t batch_id, const absl::Status& status
   }
   grpc::ByteBuffer buffer;
   bool own_buffer = false;
-  const grpc::Status serialized =
-      grpc::SerializationTraits<v1::PublishResponse>::Serialize(response, &buffer, &own_buffer);
-  if (!serialized.ok()) {
+  ok = grpc::SerializationTraits<v1::PublishResponse>::Serialize(response, &buffer, &own_buffer)
+           .ok();
+  return buffer;
+}
+
+void PublishReactor::RespondLocked(uint64_t batch_id, const absl::Status& status, int64_t first,
+                                   uint32_t count) {
+  bool ok = false;
+  grpc::ByteBuffer buffer = SerializeResponse(batch_id, status, first, count, ok);
+  if (!ok) {
     // Cannot happen for a well-formed message; end the stream rather than break the ordering.
     cancelled_ = true;
     final_status_ = grpc::Status(grpc::StatusCode::INTERNAL, "could not encode a response");
     return;
   }
-  responses_.push_back(Response{std::move(buffer), request_read_nanos_});
+  responses_.push_back(Response{.buffer = std::move(buffer), .read_nanos = request_read_nanos_});
   if (!writing_ && !finished_) StartWriteLocked();
+}
+
+void PublishReactor::RespondWhenJournaledLocked(uint64_t batch_id, int64_t first,
+                                                uint32_t count) {
+  responses_.push_back(Response{.read_nanos = request_read_nanos_,
+                                .journal_topic = topic_,
+                                .batch_id = batch_id,
+                                .first = first,
+                                .count = count});
+  if (!writing_ && !finished_) StartWriteLocked();
+}
+
+bool PublishReactor::FrontReadyLocked() {
+  Response& front = responses_.front();
+  if (front.journal_topic == nullptr) return true;
+  const Topic& topic = *front.journal_topic;
+  const int64_t last = front.first + front.count - 1;
+  absl::Status outcome;
+  for (int attempt = 0;; ++attempt) {
+    if (topic.JournaledSequence() >= last) {
+      outcome = absl::OkStatus();
+      break;
+    }
+    if (topic.deleted()) {
+      outcome = absl::NotFoundError(absl::StrCat(
+          "topic \"", topic.name(), "\" was deleted before the batch was journaled; it is gone"));
+      break;
+    }
+    if (absl::Status refusal = topic.PublishRefusal();
+        absl::IsUnavailable(refusal) || absl::IsInternal(refusal)) {
+      // A failed sync: whether the batch survives a restart is unknown.
+      outcome = absl::UnavailableError(absl::StrCat(
+          refusal.message(), "; the batch was accepted but not journaled: it may or may not be "
+                             "there after the restart"));
+      break;
+    }
+    if (attempt == 1) return false;  // the relay is added: OnJournaled comes
+    if (!waiting_for_journal_) {
+      waiting_for_journal_ = true;
+      front.journal_topic->WaitForJournal(relay_);
+    }
+    // Look again: a move before the relay was added wakes nobody.
+  }
+  bool ok = false;
+  front.buffer = SerializeResponse(front.batch_id, outcome, outcome.ok() ? front.first : 0,
+                                   outcome.ok() ? front.count : 0, ok);
+  front.journal_topic = nullptr;
+  if (!ok) {
+    // Cannot happen for a well-formed message; end the stream rather than break the ordering.
+    cancelled_ = true;
+    final_status_ = grpc::Status(grpc::StatusCode::INTERNAL, "could not encode a response");
+  }
+  return ok;
+}
+
+void PublishReactor::OnJournaled() {
+  std::lock_guard<std::mutex> lock(mu_);
+  waiting_for_journal_ = false;
+  if (!writing_ && !finished_ && !responses_.empty()) StartWriteLocked();
+  MaybeReadLocked();
+  MaybeFinishLocked();
 }
 
 void PublishReactor::RejectLocked(uint64_t batch_id, RejectReason reason,
@@ -341,6 +440,7 @@ void PublishReactor::RejectLocked(uint64_t batch_id, RejectReason reason,
 }
 
 void PublishReactor::StartWriteLocked() {
+  if (!FrontReadyLocked()) return;  // OnJournaled starts it
   writing_ = true;
   Response& response = responses_.front();
   if (state_.publish_latency != nullptr) {
@@ -421,6 +521,7 @@ void PublishReactor::OnDone() {
     // Wait out any reaction still holding the lock after it called Finish.
     std::lock_guard<std::mutex> lock(mu_);
   }
+  relay_->Detach();  // no journal stage calls in from here on
   if (counted_) {
     {
       std::lock_guard<std::mutex> publishers(state_.publishers_mu);

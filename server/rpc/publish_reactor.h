@@ -2,17 +2,21 @@
 // get a per-batch INVALID_ARGUMENT instead of killing the stream).
 //
 // Per request: parse, validate, claim the batch's slots with one TryClaim, encode the events
-// into them, publish them as one unit, and answer with one response, in request order. On a full
+// into them, publish them as one unit, and answer with one response, in request order. On a
+// durable topic the acknowledgement waits until the topic's journal stage has passed the batch
+// (Topic::WaitForJournal); later responses wait behind it, so the order holds. On a full
 // ring the reactor stops reading (so HTTP/2 flow control pushes back on the client), parks on the
 // topic, and retries when the fan-out stage frees room; after --publish_timeout it rejects the
 // batch with RESOURCE_EXHAUSTED and reads on. No reaction ever blocks.
 //
 // Threads: reactions run on gRPC threads, possibly concurrently (a read and a write completing
 // at once); the parked-publisher alarm on a gRPC executor thread; WakeForRoom on the fan-out
-// thread. All state is guarded by mu_, except what WakeForRoom touches (atomics).
+// thread; OnJournaled (through relay_) on a journal thread. All state is guarded by mu_, except
+// what WakeForRoom touches (atomics).
 //
-// Lock order: mu_, then the topic's waiter lock. WakeForRoom is called under the waiter lock and
-// so never takes mu_.
+// Lock order: mu_, then the topic's waiter locks. WakeForRoom is called under the waiter lock and
+// so never takes mu_. The relay's lock comes before mu_: the journal stage calls the relay
+// outside the topic's locks, and OnDone detaches the relay without holding mu_.
 #ifndef RINGCAST_SERVER_RPC_PUBLISH_REACTOR_H_
 #define RINGCAST_SERVER_RPC_PUBLISH_REACTOR_H_
 
@@ -40,6 +44,8 @@ namespace ringcast::server {
 
 class PublishReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
                              public PublishWaiter {
+  class JournalRelay;
+
  public:
   // Starts reading; the reactor deletes itself in OnDone.
   static PublishReactor* Start(ServerState& state);
@@ -49,6 +55,8 @@ class PublishReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   void OnCancel() override;
   void OnDone() override;
   void WakeForRoom() override;
+  // A topic's journaled sequence moved (through relay_): writes the acknowledgements now due.
+  void OnJournaled();
 
   // Shutdown: answer what was read, finish with UNAVAILABLE. From any thread.
   void BeginShutdown();
@@ -70,6 +78,13 @@ class PublishReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   void EndParkLocked();
   void ParkLocked();
   void RespondLocked(uint64_t batch_id, const absl::Status& status, int64_t first, uint32_t count);
+  // Queues the acknowledgement of first..first+count-1 on a durable topic, written once the
+  // journal has them (or an error, if the journal fails or the topic goes first).
+  void RespondWhenJournaledLocked(uint64_t batch_id, int64_t first, uint32_t count);
+  // True if the front response may be written now; otherwise waits for the journal.
+  bool FrontReadyLocked();
+  static grpc::ByteBuffer SerializeResponse(uint64_t batch_id, const absl::Status& status,
+                                            int64_t first, uint32_t count, bool& ok);
   // Counts the rejection (on the request's topic if it is live) and answers with `status`.
   void RejectLocked(uint64_t batch_id, RejectReason reason, const absl::Status& status);
   // Hands the front response to gRPC.
@@ -87,6 +102,11 @@ class PublishReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   struct Response {
     grpc::ByteBuffer buffer;
     int64_t read_nanos;  // MonotonicNanos() when its request was read, or 0 without metrics
+    // An acknowledgement waiting for the journal of `journal_topic` (null: `buffer` is ready).
+    std::shared_ptr<Topic> journal_topic;
+    uint64_t batch_id = 0;
+    int64_t first = 0;
+    uint32_t count = 0;
   };
 
   grpc::ByteBuffer read_buffer_;
@@ -115,6 +135,8 @@ class PublishReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   std::atomic<bool> woken_{false};
 
   std::vector<std::shared_ptr<Topic>> joined_;  // topics this stream published to
+  const std::shared_ptr<JournalRelay> relay_;   // how journal stages reach this stream
+  bool waiting_for_journal_ = false;            // relay_ is added to the front's topic
 };
 
 }  // namespace ringcast::server

@@ -25,6 +25,8 @@ class ServerImpl {
 
   absl::Status Start() {
     const ServerOptions& o = state_.options;
+    // Every durable topic is back, its journal recovered, before anything is served.
+    if (absl::Status s = state_.topics.OpenDataDirectory(); !s.ok()) return s;
     if (absl::Status s = StartMetrics(); !s.ok()) return s;
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -62,6 +64,8 @@ class ServerImpl {
          {"wait_strategy", FanoutWaitStrategyName(o.wait_strategy)},
          {"default_ring_capacity", o.default_ring_capacity},
          {"auto_create_topics", o.auto_create_topics},
+         {"data_dir", o.data_dir},
+         {"journal_sync", o.data_dir.empty() ? "off" : storage::SyncModeName(o.journal_sync)},
          {"metrics_listen", o.metrics_listen},
          {"metrics_port", metrics_port()}});
     return absl::OkStatus();

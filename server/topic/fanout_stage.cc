@@ -29,7 +29,10 @@ FanoutStage::FanoutStage(Topic& topic, std::vector<const Sequence*> upstream,
                  .error_policy = ErrorPolicy::kHalt,
                  .report_exception = [this](const std::string&, int64_t, std::exception_ptr error) {
                    stage_error_ = std::move(error);
-                 }}) {}
+                 }}),
+      gate_(topic.start_sequence_) {
+  stage_.sequence().Set(topic.start_sequence_);  // a durable topic continues its journal
+}
 
 int FanoutStage::DoWork() {
   if (finished_.load(std::memory_order_relaxed)) return 0;  // relaxed: our own flag

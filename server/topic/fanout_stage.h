@@ -109,7 +109,7 @@ class FanoutStage {
   ConsumerStage<EventSlot, RunHandler, TopicSequencer> stage_;
   std::exception_ptr stage_error_;  // what made stage_ halt
 
-  int64_t gate_ = kInitialSequence;  // the value last stored in the topic's gate
+  int64_t gate_;  // the value last stored in the topic's gate
   std::vector<FanoutSubscriber> subscribers_;
   std::vector<std::size_t> offsets_;   // scratch: event boundaries in the last run copied
   std::vector<AcceptedRun> accepted_;  // scratch: the last run's publish batches

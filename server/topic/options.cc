@@ -132,6 +132,9 @@ absl::Status ValidateOptions(const ServerOptions& o) {
            Positive("subscriber_queue_bytes", static_cast<int64_t>(o.subscriber_queue_bytes)),
            Positive("max_subscribers_per_topic", o.max_subscribers_per_topic),
            Positive("fanout_threads", o.fanout_threads),
+           Positive("journal_threads", o.journal_threads),
+           PositiveDuration("journal_sync_interval", o.journal_sync_interval),
+           PositiveDuration("segment_age", o.segment_age),
            PositiveDuration("publish_timeout", o.publish_timeout),
            PositiveDuration("slow_subscriber_timeout", o.slow_subscriber_timeout),
            PositiveDuration("keepalive_time", o.keepalive_time),
@@ -140,6 +143,11 @@ absl::Status ValidateOptions(const ServerOptions& o) {
            PositiveDuration("shutdown_timeout", o.shutdown_timeout),
        }) {
     if (!s.ok()) return s;
+  }
+  if (o.segment_bytes < uint64_t{4} * o.max_event_bytes + (1 << 20)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--segment_bytes=", o.segment_bytes, " must hold a few of the largest events: at least ",
+        "4 x --max_event_bytes (", o.max_event_bytes, ") + 1 MiB"));
   }
   if (o.default_ring_capacity > o.max_ring_capacity) {
     return absl::InvalidArgumentError(

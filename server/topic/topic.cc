@@ -48,27 +48,41 @@ uint64_t EventSlot::Release() noexcept {
 Topic::Topic(std::string name, TopicSettings settings, Doorbell& doorbell)
     : name_(std::move(name)),
       capacity_(settings.capacity),
+      start_sequence_(settings.journal != nullptr ? settings.journal->next_sequence() - 1
+                                                  : kInitialSequence),
       doorbell_(doorbell),
+      journal_doorbell_(settings.journal != nullptr ? settings.journal_doorbell : nullptr),
       ring_(int64_t{2} * capacity_, kZeroFilled),
-      sequencer_(int64_t{2} * capacity_),
-      // The gate starts at -1, not at -1 - capacity: before the fan-out stage has released
-      // anything, producers may run up to 2 x capacity ahead (the sequencer's gating cache assumes
-      // gating sequences start at -1). Nothing is retained yet that they could overwrite.
-      gate_(kInitialSequence),
+      sequencer_(int64_t{2} * capacity_, BusySpin(), {.initial_cursor = start_sequence_}),
+      // The gate starts at the start, not capacity behind it: before the fan-out stage has
+      // released anything, producers may run up to 2 x capacity ahead (the sequencer's gating
+      // cache assumes gating sequences start at its initial cursor). Nothing is retained yet that
+      // they could overwrite.
+      gate_(start_sequence_),
       lazy_release_events_(std::min<int64_t>(capacity_ / 8, kMaxLazyReleaseEvents)),
       run_factory_(std::move(settings.run_factory)),
       bytes_(settings.max_bytes),
       server_budget_(settings.server_budget),
       delivery_latency_(settings.latency_metrics ? std::make_shared<LatencyHistogram>() : nullptr),
-      fanout_(*this, /*upstream=*/{}, settings.fanout) {
+      journal_stage_(settings.journal != nullptr
+                         ? std::make_unique<JournalStage>(*this, std::move(settings.journal),
+                                                          settings.journal_settings)
+                         : nullptr),
+      fanout_(*this,
+              journal_stage_ != nullptr ? std::vector<const Sequence*>{&journal_stage_->position()}
+                                        : std::vector<const Sequence*>{},
+              settings.fanout) {
   RINGCAST_CHECK(sequencer_.AddGatingSequence(gate_), "a fresh sequencer has gating slots");
+  RINGCAST_CHECK(journal_stage_ == nullptr || journal_doorbell_ != nullptr,
+                 "a durable topic needs the doorbell of its journal stage's runner");
 }
 
 Topic::~Topic() {
   static_cast<void>(sequencer_.RemoveGatingSequence(gate_));
   // Slots past the cursor were never written (the ring starts zero-filled): leave their pages.
-  const int64_t written = std::min<int64_t>(sequencer_.Cursor() + 1, int64_t{2} * capacity_);
-  for (int64_t s = 0; s < written; ++s) ring_.Get(s).Release();
+  const int64_t cursor = sequencer_.Cursor();
+  const int64_t oldest = std::max(start_sequence_ + 1, cursor - int64_t{2} * capacity_ + 1);
+  for (int64_t s = oldest; s <= cursor; ++s) ring_.Get(s).Release();
   if (server_budget_ != nullptr) {
     server_budget_->Release(bytes_.used() + slot_pages_bytes_.load(std::memory_order_relaxed));
   }
@@ -76,6 +90,12 @@ Topic::~Topic() {
 
 void Topic::Publish(int64_t first, int64_t last) noexcept {
   sequencer_.Publish(first, last);
+  if (journal_doorbell_ != nullptr) {
+    // Every batch waits for the journal stage (its acknowledgement does); the journal stage
+    // wakes the fan-out stage in turn.
+    journal_doorbell_->Ring();
+    return;
+  }
   // seq_cst fence: orders the publish before the subscriber-count load; pairs with the seq_cst
   // increment in Register followed by its Ring. Either this sees the new subscriber and rings, or
   // the fan-out round that Register's ring starts sees these events.
@@ -108,12 +128,13 @@ void Topic::UnreserveBytes(uint64_t reserved) noexcept {
 void Topic::SettleBytes(uint64_t reserved, uint64_t grown, int64_t /*first*/,
                         int64_t last) noexcept {
   UnreserveBytes(reserved - grown);
-  if (server_budget_ == nullptr || last >= int64_t{2} * capacity_) return;
+  const int64_t slots = last - start_sequence_;  // written since the ring started
+  if (server_budget_ == nullptr || slots > int64_t{2} * capacity_) return;
   // First lap: the slot pages written so far become resident. Charged once, by whichever batch
-  // first reaches past the pages already charged.
+  // first reaches past the pages already charged (a ring that starts mid-page touches one more).
   constexpr uint64_t kPage = 4096;
   const uint64_t reached =
-      (static_cast<uint64_t>(last + 1) * sizeof(EventSlot) + kPage - 1) / kPage * kPage;
+      (static_cast<uint64_t>(slots) * sizeof(EventSlot) + 2 * kPage - 1) / kPage * kPage;
   uint64_t charged = slot_pages_bytes_.load(std::memory_order_relaxed);
   while (charged < reached) {
     if (slot_pages_bytes_.compare_exchange_weak(charged, reached, std::memory_order_relaxed)) {
@@ -121,6 +142,47 @@ void Topic::SettleBytes(uint64_t reserved, uint64_t grown, int64_t /*first*/,
       return;
     }
   }
+}
+
+int64_t Topic::JournaledSequence() const noexcept {
+  return journal_stage_ != nullptr ? journal_stage_->position().Get() : PublishedHigh();
+}
+
+void Topic::WaitForJournal(std::shared_ptr<JournalWaiter> waiter) {
+  std::lock_guard<std::mutex> lock(journal_waiters_mu_);
+  journal_waiters_.push_back(std::move(waiter));
+  if (journal_doorbell_ != nullptr) journal_doorbell_->Ring();
+  // seq_cst: this increment and the caller's following JournaledSequence() against the journal
+  // stage's position store and the fence in NotifyJournaled: one of the two sees the other.
+  journal_waiter_count_.fetch_add(1, std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+}
+
+void Topic::NotifyJournaled() {
+  // seq_cst fence: orders the position store before the count load; pairs with WaitForJournal.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (journal_waiter_count_.load(std::memory_order_relaxed) == 0) return;
+  std::vector<std::shared_ptr<JournalWaiter>> woken;
+  {
+    std::lock_guard<std::mutex> lock(journal_waiters_mu_);
+    woken.swap(journal_waiters_);
+    journal_waiter_count_.store(0, std::memory_order_relaxed);
+  }
+  // Outside the lock: a waiter takes its own locks, which are held while it adds itself.
+  for (const auto& waiter : woken) waiter->OnJournaled();
+}
+
+absl::Status Topic::PublishRefusal() const {
+  if (!refusing()) return absl::OkStatus();
+  std::lock_guard<std::mutex> lock(refusal_mu_);
+  return refusal_;
+}
+
+void Topic::SetPublishRefusal(absl::Status status) {
+  std::lock_guard<std::mutex> lock(refusal_mu_);
+  const bool refusing = !status.ok();
+  refusal_ = std::move(status);
+  refusing_.store(refusing, std::memory_order_release);  // pairs with the acquire in refusing()
 }
 
 void Topic::AbandonClaim(int64_t first, int64_t last, absl::Status status) {
@@ -320,6 +382,7 @@ void Topic::MarkDeleted() {
   }
   WakeWaiters();
   doorbell_.Ring();
+  if (journal_doorbell_ != nullptr) journal_doorbell_->Ring();
 }
 
 void Topic::BeginDrain() {

@@ -1,10 +1,12 @@
 // Topic: one ring of events (a multi-producer disruptor), the pipeline of stages that consumes it,
 // its subscribers and its figures.
 //
-// Pipeline. A topic's stages run in order as one step of the agent runner that owns the topic
-// (DoWork): today the fan-out stage alone, over the producers' cursor; a stage added in front of
-// it (a journal) becomes its upstream, and the fan-out then releases only what that stage
-// finished.
+// Pipeline. A durable topic (one given a journal) runs a journal stage over the producers' cursor
+// on a journal pool thread, then its fan-out stage, gated on the journal stage, as a step of the
+// stage runner that owns the topic (DoWork); a topic without a journal runs the fan-out stage
+// alone, over the producers' cursor. Publishers of a durable topic are acknowledged once the
+// journal stage has passed their batch (WaitForJournal), and its ring continues the journal's
+// sequence (the first event published after a restart gets the journal's next sequence).
 //
 // Ring and retention. The ring has 2 x capacity slots. The fan-out stage keeps the producers'
 // gating sequence (`gate_`) at least `capacity` events behind its live position and behind every
@@ -57,7 +59,9 @@
 #include "ringcast/core/doorbell.h"
 #include "ringcast/core/sequence.h"
 #include "topic/event_slot.h"
+#include "storage/journal.h"
 #include "topic/fanout_stage.h"
+#include "topic/journal_stage.h"
 #include "topic/memory_budget.h"
 #include "topic/outbound_queue.h"
 
@@ -79,6 +83,17 @@ struct StartPosition {
   uint64_t sequence = 0;  // kSequence only
 };
 
+// A publisher waiting for its batch to be journaled. OnJournaled is called once after it was added
+// (WaitForJournal), from the journal stage's thread, when the journaled sequence moved, the
+// journal failed, or the topic was deleted; it must not block.
+class JournalWaiter {
+ public:
+  virtual void OnJournaled() = 0;
+
+ protected:
+  ~JournalWaiter() = default;
+};
+
 // Per-topic counters, for Topic figures and metrics. Publisher-side counters are added once per
 // batch; stage counters are written by the stage thread alone, once per step.
 struct TopicCounters {
@@ -90,6 +105,7 @@ struct TopicCounters {
   std::atomic<uint64_t> slow_subscriber_disconnects{0};
   std::atomic<uint64_t> publish_blocked_nanos{0};
   std::atomic<uint64_t> stage_failures{0};
+  std::atomic<uint64_t> journal_segments_deleted{0};
 };
 
 // A topic's live figures (the wire contract's Topic message, without the wire).
@@ -114,6 +130,11 @@ struct TopicSettings {
   uint64_t max_bytes = uint64_t{256} << 20;
   // The server's budget, also charged for every slot buffer and slot page; null: none.
   MemoryBudget* server_budget = nullptr;
+  // Durable topics: the journal (opened and recovered), how it syncs, and the doorbell of the
+  // journal pool's runner that will run the journal stage. Null journal: a memory-only topic.
+  std::unique_ptr<storage::Journal> journal;
+  JournalSettings journal_settings;
+  Doorbell* journal_doorbell = nullptr;
 };
 
 // Where a publisher's reservation of bytes stands.
@@ -187,6 +208,25 @@ class Topic {
                                    const SubscriberSettings& settings, const StartPosition& start,
                                    uint32_t max_subscribers);
 
+  // ---- Durability ----
+
+  // Null for a memory-only topic. The journal pool runs it (it lives as long as the topic).
+  [[nodiscard]] JournalStage* journal_stage() const noexcept { return journal_stage_.get(); }
+  // Events up to here are journaled (for a memory-only topic: every published event).
+  [[nodiscard]] int64_t JournaledSequence() const noexcept;
+  // Calls waiter->OnJournaled() once, the next time the journaled sequence moves (or the journal
+  // fails, or the topic is deleted). After adding, check JournaledSequence() again: a move before
+  // the add wakes nobody.
+  void WaitForJournal(std::shared_ptr<JournalWaiter> waiter);
+  // Journal stage: wakes every waiter added so far.
+  void NotifyJournaled();
+  // OK, or why the journal cannot take batches now (a full disk: RESOURCE_EXHAUSTED; a failed
+  // sync: UNAVAILABLE). Publishers check it before they claim.
+  [[nodiscard]] absl::Status PublishRefusal() const;
+  [[nodiscard]] bool refusing() const noexcept { return refusing_.load(std::memory_order_acquire); }
+  // Journal stage: sets (or with OK clears) the refusal.
+  void SetPublishRefusal(absl::Status status);
+
   // ---- The pipeline (the owning agent runner's thread) ----
 
   // Runs each stage once, upstream first. Returns the work done.
@@ -234,7 +274,8 @@ class Topic {
   [[nodiscard]] bool failed() const noexcept { return failed_.load(std::memory_order_acquire); }
 
  private:
-  friend class FanoutStage;  // the stage-only methods below
+  friend class FanoutStage;   // the stage-only methods below
+  friend class JournalStage;  // the ring and its sequencer
 
   // Stage thread: takes queued registrations into `subscribers`, then moves the gate and gives
   // back the buffers of the slots it passes, together. `gate_candidate` (`capacity` behind the
@@ -270,7 +311,10 @@ class Topic {
 
   const std::string name_;
   const uint32_t capacity_;
+  // The sequence before the first this ring holds: the journal's next - 1, or -1.
+  const int64_t start_sequence_;
   Doorbell& doorbell_;
+  Doorbell* const journal_doorbell_;  // null: a memory-only topic
   TopicRing ring_;
   TopicSequencer sequencer_;
   Sequence gate_;  // producers' gating sequence; written by the fan-out stage under mu_
@@ -302,7 +346,17 @@ class Topic {
   mutable std::mutex directory_mu_;
   absl::flat_hash_set<const OutboundQueue*> directory_;  // guarded by directory_mu_
 
-  FanoutStage fanout_;  // last: it reads the members above from its constructor on
+  mutable std::mutex refusal_mu_;
+  absl::Status refusal_;  // guarded by refusal_mu_
+  std::atomic<bool> refusing_{false};
+
+  std::mutex journal_waiters_mu_;
+  std::vector<std::shared_ptr<JournalWaiter>> journal_waiters_;  // guarded by journal_waiters_mu_
+  std::atomic<int> journal_waiter_count_{0};
+
+  // The stages: they read the members above from their constructors on.
+  std::unique_ptr<JournalStage> journal_stage_;  // null: a memory-only topic
+  FanoutStage fanout_;
 };
 
 }  // namespace ringcast::server

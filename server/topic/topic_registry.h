@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "ringcast/server/options.h"
+#include "topic/data_directory.h"
 #include "topic/heap_trimmer.h"
 #include "topic/memory_budget.h"
 #include "topic/outbound_queue.h"
@@ -37,11 +38,21 @@ class TopicRegistry {
   // Stops the stage threads.
   ~TopicRegistry();
 
+  // With --data_dir: opens the data directory (taking its lock) and brings back every topic it
+  // holds, each journal recovered, before the server serves anything. A topic whose journal
+  // cannot be opened is logged and left out; the others are served. Errors: the directory
+  // cannot be used at all (unwritable, locked by another process). Call once; without a data
+  // directory it does nothing.
+  absl::Status OpenDataDirectory();
+
   // INVALID_ARGUMENT (name, capacity, max_bytes), ALREADY_EXISTS, RESOURCE_EXHAUSTED
-  // (--max_topics, or the memory budget is spent). capacity 0 means --default_ring_capacity,
-  // max_bytes 0 --max_topic_bytes.
+  // (--max_topics, or the memory budget is spent), UNAVAILABLE (its directory or journal could
+  // not be created). capacity 0 means --default_ring_capacity, max_bytes 0 --max_topic_bytes,
+  // retention fields 0 the server's --retention_bytes / --retention_age.
   absl::StatusOr<std::shared_ptr<Topic>> Create(absl::string_view name, uint32_t capacity,
-                                                uint64_t max_bytes = 0);
+                                                uint64_t max_bytes = 0,
+                                                uint64_t retention_bytes = 0,
+                                                absl::Duration retention_age = absl::ZeroDuration());
   // INVALID_ARGUMENT (name), NOT_FOUND.
   absl::StatusOr<std::shared_ptr<Topic>> Get(absl::string_view name) const;
   // Get, creating the topic with the default capacity if auto-creation is on.
@@ -61,19 +72,32 @@ class TopicRegistry {
   // their slot buffers and slot pages, and the runs their subscribers are sent.
   [[nodiscard]] const MemoryBudget& memory() const noexcept { return memory_; }
 
+  // Durability figures: whether topics are journaled, how long OpenDataDirectory took, and the
+  // bytes its recovery cut from torn journal tails.
+  [[nodiscard]] bool durable() const noexcept { return !options_.data_dir.empty(); }
+  [[nodiscard]] double recovery_seconds() const;
+  [[nodiscard]] uint64_t journal_truncated_bytes() const;
+
  private:
-  absl::StatusOr<std::shared_ptr<Topic>> CreateLocked(absl::string_view name, uint32_t capacity,
-                                                      uint64_t max_bytes);
+  absl::StatusOr<std::shared_ptr<Topic>> CreateLocked(TopicDefinition definition, bool recovering);
+  // The journal of a topic being created or recovered.
+  absl::StatusOr<std::unique_ptr<storage::Journal>> OpenJournal(const TopicDefinition& definition,
+                                                                bool recovering);
 
   const ServerOptions& options_;
   MemoryBudget memory_;  // before the topics and runs charged to it
   const EventRunFactory run_factory_;
   HeapTrimmer trimmer_;  // gives back what freed slots and runs leave in the allocator
   StagePool stages_;
+  JournalPool journals_;  // no threads without a data directory
 
   mutable std::mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Topic>> topics_;  // guarded by mu_
   bool draining_ = false;                                            // guarded by mu_
+  std::unique_ptr<DataDirectory> data_;  // null: memory-only topics; set once, under mu_
+  double recovery_seconds_ = 0;          // guarded by mu_
+  uint64_t journal_truncated_bytes_ = 0;  // guarded by mu_
+
 };
 
 }  // namespace ringcast::server

@@ -49,7 +49,7 @@ void RunScenario(FanoutWaitStrategy strategy) {
   constexpr int kTopics = 3;
   constexpr int kPublishersPerTopic = 2;
   const int64_t per_publisher = Scaled(200000, 20000);
-  StagePool pool(2, strategy);
+  StagePool pool("rc-stage", 2, strategy);
   std::vector<std::shared_ptr<Topic>> topics;
   for (int t = 0; t < kTopics; ++t) {
     topics.push_back(pool.Adopt([&](Doorbell& doorbell) {

@@ -27,7 +27,7 @@ bool Eventually(const std::function<bool()>& done) {
 class StagePoolTest : public ::testing::TestWithParam<FanoutWaitStrategy> {};
 
 TEST_P(StagePoolTest, RunsEveryTopicsPipelineAndLetsGoOfDeletedTopics) {
-  StagePool pool(2, GetParam());
+  StagePool pool("rc-stage", 2, GetParam());
   std::vector<std::shared_ptr<Topic>> topics;
   std::vector<std::shared_ptr<CheckingQueue>> queues;
   for (int i = 0; i < 4; ++i) {
@@ -67,7 +67,7 @@ TEST_P(StagePoolTest, RunsEveryTopicsPipelineAndLetsGoOfDeletedTopics) {
 }
 
 TEST_P(StagePoolTest, AnIdlePoolStopsPromptly) {
-  StagePool pool(2, GetParam());
+  StagePool pool("rc-stage", 2, GetParam());
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   const auto start = std::chrono::steady_clock::now();
   pool.Stop();

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "storage/sync_mode.h"
 
 namespace ringcast::server {
 
@@ -64,6 +65,26 @@ struct ServerOptions {
   // cgroup's memory limit or of physical memory, whichever is smaller.
   uint64_t max_memory_bytes = 0;
   uint64_t max_topic_bytes = uint64_t{256} << 20;
+
+  // Durability. With a data directory every topic is durable: its events are journaled to segment
+  // files under data_dir/topics/ before subscribers see them and before their publisher is
+  // acknowledged, and topics, their sequences and their events survive a restart. Empty: every
+  // topic lives in memory only (ringcastd's --data_dir defaults to "ringcast-data").
+  std::string data_dir;
+  // always: an acknowledgement means fdatasynced (group commit); interval: written to the OS and
+  // synced every journal_sync_interval; none: written to the OS. Written to the OS survives the
+  // process being killed, not the machine losing power.
+  storage::SyncMode journal_sync = storage::SyncMode::kAlways;
+  absl::Duration journal_sync_interval = absl::Milliseconds(100);
+  uint64_t segment_bytes = uint64_t{64} << 20;  // a segment file rolls at this size
+  absl::Duration segment_age = absl::Hours(1);  // or when its first event is this old
+  // A topic's journal keeps its newest retention_bytes (0: no limit) and drops what is older than
+  // retention_age (zero: no limit), whole segments at a time; CreateTopicRequest may override both.
+  uint64_t retention_bytes = 0;
+  absl::Duration retention_age = absl::Hours(24 * 7);
+  // Batches are refused (RESOURCE_EXHAUSTED) while the data directory's disk has less free.
+  uint64_t min_free_bytes = uint64_t{128} << 20;
+  int journal_threads = 1;  // threads that write and sync the journals; topics are spread over them
 
   // Graceful shutdown: the longest SIGTERM may take before the remaining streams are cancelled.
   absl::Duration shutdown_timeout = absl::Seconds(30);
