@@ -5,7 +5,8 @@
 start_ringcastd() {
   local bin=$1 log=$2
   shift 2
-  "$bin/ringcastd" --listen=127.0.0.1:0 --metrics_listen= "$@" 2>"$log" &
+  # Memory-only topics unless FLAGS set --data_dir (the last value of a flag wins).
+  "$bin/ringcastd" --listen=127.0.0.1:0 --metrics_listen= --data_dir= "$@" 2>"$log" &
   server=$!
   trap 'if kill -TERM "$server" 2>/dev/null; then wait "$server" 2>/dev/null || true; fi' EXIT
   port=""

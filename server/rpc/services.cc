@@ -68,6 +68,10 @@ v1::Topic ToProto(const TopicInfo& info) {
   topic.set_backpressure_ratio(info.backpressure_ratio);
   topic.set_bytes(info.bytes);
   topic.set_max_bytes(info.max_bytes);
+  topic.set_durable(info.durable);
+  topic.set_journal_bytes(info.journal_bytes);
+  topic.set_retention_bytes(info.retention_bytes);
+  topic.set_retention_age_seconds(static_cast<uint64_t>(absl::ToInt64Seconds(info.retention_age)));
   return topic;
 }
 
@@ -76,6 +80,9 @@ absl::StatusOr<StartPosition> ParseStart(const v1::SubscribeRequest& request) {
     case v1::SubscribeRequest::kFromSequence:
       return StartPosition{.kind = StartPosition::Kind::kSequence,
                            .sequence = request.from_sequence()};
+    case v1::SubscribeRequest::kFromTimeUnixNanos:
+      return StartPosition{.kind = StartPosition::Kind::kTime,
+                           .time_nanos = request.from_time_unix_nanos()};
     case v1::SubscribeRequest::kPosition:
       switch (request.position()) {
         case v1::START_POSITION_UNSPECIFIED:
@@ -141,8 +148,8 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventServiceImpl::Subscribe(
   auto subscription =
       SubscribeReactor::Create(context, options.subscriber_queue_bytes, &(*topic)->doorbell(),
                                state_.subscriptions, (*topic)->delivery_latency());
-  absl::StatusOr<int64_t> first =
-      (*topic)->Register(subscription, settings, *start, options.max_subscribers_per_topic);
+  absl::StatusOr<int64_t> first = state_.topics.Subscribe(*topic, subscription, settings, *start,
+                                                          options.max_subscribers_per_topic);
   if (!first.ok()) {
     subscription->Reject(ToGrpcStatus(first.status()));
   } else {
@@ -158,7 +165,9 @@ grpc::ServerUnaryReactor* TopicServiceImpl::CreateTopic(grpc::CallbackServerCont
       state_, context, request, response,
       [&](const v1::CreateTopicRequest& r) -> absl::StatusOr<v1::Topic> {
         absl::StatusOr<std::shared_ptr<Topic>> topic =
-            state_.topics.Create(r.name(), r.capacity(), r.max_bytes());
+            state_.topics.Create(r.name(), r.capacity(), r.max_bytes(), r.retention_bytes(),
+                                 absl::Seconds(static_cast<int64_t>(
+                                     std::min<uint64_t>(r.retention_age_seconds(), INT64_MAX))));
         if (!topic.ok()) return topic.status();
         return ToProto((*topic)->Describe());
       });

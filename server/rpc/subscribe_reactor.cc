@@ -110,7 +110,9 @@ void SubscribeReactor::OnWriteDone(bool ok) {
     }
     wake = std::exchange(wake_on_drain_, false);
   }
-  if (wake && doorbell_ != nullptr) doorbell_->Ring();
+  if (Doorbell* doorbell = doorbell_.load(std::memory_order_acquire); wake && doorbell != nullptr) {
+    doorbell->Ring();
+  }
 }
 
 void SubscribeReactor::FinishNow(const absl::Status& status) {
@@ -161,7 +163,10 @@ void SubscribeReactor::OnDone() {
     closed_.store(true, std::memory_order_release);  // release; pairs with closed()
     self = std::move(self_);
   }
-  if (doorbell_ != nullptr) doorbell_->Ring();  // let the fan-out stage drop it promptly
+  // Let the fan-out stage (or the replay) drop it promptly.
+  if (Doorbell* doorbell = doorbell_.load(std::memory_order_acquire); doorbell != nullptr) {
+    doorbell->Ring();
+  }
   streams_.Remove();
   // `self` may be the last reference: the subscription is destroyed here.
 }

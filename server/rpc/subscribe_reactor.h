@@ -60,6 +60,10 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>
     return closed_.load(std::memory_order_acquire);
   }
   [[nodiscard]] int64_t last_sent_sequence() const override;
+  void RedirectWakeups(Doorbell* doorbell) override {
+    // Release; pairs with the acquire where a drained write rings it.
+    doorbell_.store(doorbell, std::memory_order_release);
+  }
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;
@@ -80,7 +84,7 @@ class SubscribeReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer>
 
   grpc::CallbackServerContext* const context_;
   const uint64_t queue_bytes_;
-  Doorbell* const doorbell_;
+  std::atomic<Doorbell*> doorbell_;
   StreamCounter& streams_;
   const std::shared_ptr<LatencyHistogram> delivery_latency_;
 

@@ -21,6 +21,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "observability/latency_histogram.h"
+#include "ringcast/core/doorbell.h"
 
 namespace ringcast::server {
 
@@ -91,6 +92,10 @@ class OutboundQueue {
   [[nodiscard]] virtual bool closed() const noexcept = 0;
   // The last sequence handed to the transport, or -1.
   [[nodiscard]] virtual int64_t last_sent_sequence() const = 0;
+  // From now on, the promise of kFull rings `doorbell` instead. A subscriber replayed from a
+  // journal is offered its first responses by a replay thread, then handed to the fan-out stage
+  // (see DiskReplay); whoever offers next is the one to wake. Never called while an offer runs.
+  virtual void RedirectWakeups(Doorbell* doorbell) = 0;
 
   // Everything up to here was handed to the transport (or precedes the start): the figure
   // subscriber lag is measured to. Relaxed: a figure, read at scrape time.

@@ -10,6 +10,7 @@
 #include "ringcast/core/agent_group.h"
 #include "ringcast/core/agent_runner.h"
 #include "ringcast/core/wait_strategy.h"
+#include "topic/disk_replay.h"
 #include "topic/journal_stage.h"
 #include "topic/topic.h"
 
@@ -130,5 +131,6 @@ void AgentPool<M>::Stop() {
 
 template class AgentPool<Topic>;
 template class AgentPool<JournalStage>;
+template class AgentPool<DiskReplay>;
 
 }  // namespace ringcast::server

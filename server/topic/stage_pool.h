@@ -23,6 +23,7 @@ namespace ringcast::server {
 
 class Topic;
 class JournalStage;
+class DiskReplay;
 
 // M: a GroupMember of the core (DoWork, Finished). Instantiated for Topic and JournalStage.
 template <class M>
@@ -63,6 +64,7 @@ class AgentPool {
 
 using StagePool = AgentPool<Topic>;
 using JournalPool = AgentPool<JournalStage>;
+using ReplayPool = AgentPool<DiskReplay>;
 
 }  // namespace ringcast::server
 

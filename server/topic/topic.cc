@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace ringcast::server {
 
@@ -264,7 +265,7 @@ absl::StatusOr<int64_t> Topic::Register(std::shared_ptr<OutboundQueue> queue,
     // Under mu_ the gate cannot move, and gate < oldest (see the class comment), so every slot
     // from `oldest` on stays intact until the fan-out stage has taken this subscriber in.
     const int64_t next = PublishedHigh() + 1;
-    const int64_t oldest = std::max({int64_t{0}, next - capacity_, gate_.GetRelaxed() + 1});
+    const int64_t oldest = std::max({start_sequence_ + 1, next - capacity_, gate_.GetRelaxed() + 1});
     switch (start.kind) {
       case StartPosition::Kind::kLatest:
         first = next;
@@ -282,6 +283,24 @@ absl::StatusOr<int64_t> Topic::Register(std::shared_ptr<OutboundQueue> queue,
         }
         first = static_cast<int64_t>(start.sequence);
         break;
+      case StartPosition::Kind::kTime: {
+        // Slots from `oldest` on are stable under mu_. Acceptance times rise with the sequence
+        // (a batch is stamped after its claim, so two racing batches may be stamped out of order
+        // by a few microseconds): a binary search finds the first accepted at or after it.
+        const int64_t wanted = start.time_nanos - (absl::GetCurrentTimeNanos() - MonotonicNanos());
+        int64_t low = oldest;
+        int64_t high = next;
+        while (low < high) {
+          const int64_t middle = low + (high - low) / 2;
+          if (ring_.Get(middle).accepted_nanos < wanted) {
+            low = middle + 1;
+          } else {
+            high = middle;
+          }
+        }
+        first = low;
+        break;
+      }
     }
     queue->set_sent_through(first - 1);
     {
@@ -298,6 +317,10 @@ absl::StatusOr<int64_t> Topic::Register(std::shared_ptr<OutboundQueue> queue,
   }
   doorbell_.Ring();
   return first;
+}
+
+int64_t Topic::RingOldestSequence() const noexcept {
+  return std::max({start_sequence_ + 1, NextSequence() - capacity_, gate_.Get() + 1});
 }
 
 int64_t Topic::AdvanceGateAndAbsorb(int64_t gate_candidate, int64_t trim_limit,
@@ -363,8 +386,10 @@ int64_t Topic::Occupancy() const noexcept {
 
 TopicInfo Topic::Describe() const {
   const int64_t next = NextSequence();
-  const int64_t oldest = std::max({int64_t{0}, next - capacity_, gate_.Get() + 1});
-  return TopicInfo{.name = name_,
+  int64_t oldest = std::max({start_sequence_ + 1, next - capacity_, gate_.Get() + 1});
+  // A durable topic replays what its journal retains.
+  if (journal_stage_ != nullptr) oldest = std::min(oldest, journal_stage_->journal().first_sequence());
+  TopicInfo info{.name = name_,
                    .capacity = capacity_,
                    .next_sequence = next,
                    .oldest_sequence = std::min(oldest, next),
@@ -373,6 +398,16 @@ TopicInfo Topic::Describe() const {
                    .backpressure_ratio = static_cast<double>(Occupancy()) / capacity_,
                    .bytes = bytes_.used(),
                    .max_bytes = bytes_.limit()};
+  if (journal_stage_ != nullptr) {
+    const storage::Journal& journal = journal_stage_->journal();
+    info.durable = true;
+    info.journal_bytes = journal.bytes();
+    info.journal_segments = journal.segments();
+    info.retention_bytes = journal.options().retention_bytes;
+    info.retention_age = journal.options().retention_age;
+    info.journaled_sequence = journal_stage_->position().Get();
+  }
+  return info;
 }
 
 void Topic::MarkDeleted() {

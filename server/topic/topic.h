@@ -78,9 +78,10 @@ class PublishWaiter {
 };
 
 struct StartPosition {
-  enum class Kind { kLatest, kEarliest, kSequence };
+  enum class Kind { kLatest, kEarliest, kSequence, kTime };
   Kind kind = Kind::kLatest;
-  uint64_t sequence = 0;  // kSequence only
+  uint64_t sequence = 0;    // kSequence only
+  int64_t time_nanos = 0;   // kTime only: the first event published at or after this wall time
 };
 
 // A publisher waiting for its batch to be journaled. OnJournaled is called once after it was added
@@ -106,6 +107,7 @@ struct TopicCounters {
   std::atomic<uint64_t> publish_blocked_nanos{0};
   std::atomic<uint64_t> stage_failures{0};
   std::atomic<uint64_t> journal_segments_deleted{0};
+  std::atomic<uint64_t> events_replayed_from_disk{0};
 };
 
 // A topic's live figures (the wire contract's Topic message, without the wire).
@@ -119,6 +121,12 @@ struct TopicInfo {
   double backpressure_ratio = 0;
   uint64_t bytes = 0;      // slot buffers held
   uint64_t max_bytes = 0;  // the topic's byte budget
+  bool durable = false;
+  uint64_t journal_bytes = 0;
+  int journal_segments = 0;
+  uint64_t retention_bytes = 0;                          // 0: no limit
+  absl::Duration retention_age = absl::ZeroDuration();  // zero: no limit
+  int64_t journaled_sequence = -1;  // the last event journaled (durable topics)
 };
 
 struct TopicSettings {
@@ -200,13 +208,19 @@ class Topic {
 
   // ---- Subscribers ----
 
-  // Queues `queue` for the fan-out stage, starting at `start`, and returns that start.
+  // The oldest sequence the ring can still serve a new subscriber (older ones: the journal's).
+  [[nodiscard]] int64_t RingOldestSequence() const noexcept;
+  // Queues `queue` for the fan-out stage, starting at `start`, and returns that start. A kTime
+  // start is looked up among the events the ring holds.
   // NOT_FOUND if the topic was deleted, OUT_OF_RANGE for a sequence outside the retained range,
   // RESOURCE_EXHAUSTED beyond `max_subscribers`, UNAVAILABLE while the server drains, INTERNAL
   // if the topic failed.
   absl::StatusOr<int64_t> Register(std::shared_ptr<OutboundQueue> queue,
                                    const SubscriberSettings& settings, const StartPosition& start,
                                    uint32_t max_subscribers);
+
+  // Makes the runs subscribers are sent (charged to the server's memory budget).
+  [[nodiscard]] const EventRunFactory& run_factory() const noexcept { return run_factory_; }
 
   // ---- Durability ----
 
@@ -297,7 +311,6 @@ class Topic {
     return registrations_pending_.load(std::memory_order_acquire);
   }
   [[nodiscard]] TopicSequencer& sequencer() noexcept { return sequencer_; }
-  [[nodiscard]] const EventRunFactory& run_factory() const noexcept { return run_factory_; }
   int64_t PublishedHigh() const noexcept;
 
   // At most this many events past the fan-out position before a publisher wakes the pipeline of a

@@ -66,13 +66,61 @@ TopicRegistry::TopicRegistry(const ServerOptions& options, EventRunFactory run_f
       trimmer_(absl::Seconds(1), uint64_t{16} << 20),
       stages_("rc-stage", options.fanout_threads, options.wait_strategy),
       journals_("rc-journal", options.data_dir.empty() ? 0 : options.journal_threads,
-                FanoutWaitStrategy::kBlocking) {}
+                FanoutWaitStrategy::kBlocking),
+      replays_("rc-replay", options.data_dir.empty() ? 0 : 1, FanoutWaitStrategy::kBlocking) {}
 
 TopicRegistry::~TopicRegistry() { StopStages(); }
 
 void TopicRegistry::StopStages() {
+  replays_.Stop();
   stages_.Stop();
   journals_.Stop();
+}
+
+absl::StatusOr<int64_t> TopicRegistry::Subscribe(const std::shared_ptr<Topic>& topic,
+                                                 std::shared_ptr<OutboundQueue> queue,
+                                                 const SubscriberSettings& settings,
+                                                 StartPosition start, uint32_t max_subscribers) {
+  const JournalStage* stage = topic->journal_stage();
+  if (stage == nullptr || start.kind == StartPosition::Kind::kLatest) {
+    return topic->Register(std::move(queue), settings, start, max_subscribers);
+  }
+  const storage::Journal& journal = stage->journal();
+  int64_t first = 0;
+  switch (start.kind) {
+    case StartPosition::Kind::kEarliest:
+      first = journal.first_sequence();
+      break;
+    case StartPosition::Kind::kTime: {
+      absl::StatusOr<int64_t> at = journal.SequenceAtTime(start.time_nanos);
+      if (!at.ok()) return at.status();
+      first = *at;
+      break;
+    }
+    default:
+      first = static_cast<int64_t>(start.sequence);
+      break;
+  }
+  // What the ring holds, and anything not journaled yet, is the ring's to serve (or refuse).
+  if (first >= topic->RingOldestSequence() || first > topic->JournaledSequence()) {
+    return topic->Register(std::move(queue), settings,
+                           StartPosition{.kind = StartPosition::Kind::kSequence,
+                                         .sequence = static_cast<uint64_t>(first)},
+                           max_subscribers);
+  }
+  absl::StatusOr<std::unique_ptr<storage::JournalReader>> reader = journal.NewReader(first);
+  if (!reader.ok()) {
+    if (!absl::IsOutOfRange(reader.status())) return reader.status();
+    return absl::OutOfRangeError(absl::StrCat(
+        "from_sequence ", first, " is outside what topic \"", topic->name(),
+        "\" can replay: its journal retains sequences [", journal.first_sequence(), ", ",
+        topic->NextSequence(), ") and the next to be published is ", topic->NextSequence()));
+  }
+  const std::size_t runner = replays_.LeastLoaded();
+  replays_.Add(runner, std::make_shared<DiskReplay>(topic, std::move(queue), settings,
+                                                    max_subscribers, *std::move(reader),
+                                                    replays_.doorbell(runner)));
+  return first;
 }
 
 double TopicRegistry::recovery_seconds() const {

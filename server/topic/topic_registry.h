@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "ringcast/server/options.h"
 #include "topic/data_directory.h"
+#include "topic/disk_replay.h"
 #include "topic/heap_trimmer.h"
 #include "topic/memory_budget.h"
 #include "topic/outbound_queue.h"
@@ -60,6 +61,16 @@ class TopicRegistry {
   // INVALID_ARGUMENT (name), NOT_FOUND. Subscribers end with NOT_FOUND.
   absl::Status Delete(absl::string_view name);
 
+  // Subscribes `queue` to `topic` from `start` and returns the first sequence it will be sent.
+  // The ring serves what it holds (Topic::Register); a durable topic serves older events, from
+  // EARLIEST (the oldest its journal retains) or a sequence or time the journal holds, from disk
+  // on the replay pool, then hands the subscriber to the ring (DiskReplay). Errors as Register's;
+  // OUT_OF_RANGE names the range the journal and the ring retain.
+  absl::StatusOr<int64_t> Subscribe(const std::shared_ptr<Topic>& topic,
+                                    std::shared_ptr<OutboundQueue> queue,
+                                    const SubscriberSettings& settings, StartPosition start,
+                                    uint32_t max_subscribers);
+
   // Every topic, by name.
   std::vector<std::shared_ptr<Topic>> List() const;
 
@@ -90,6 +101,7 @@ class TopicRegistry {
   HeapTrimmer trimmer_;  // gives back what freed slots and runs leave in the allocator
   StagePool stages_;
   JournalPool journals_;  // no threads without a data directory
+  ReplayPool replays_;    // no threads without a data directory
 
   mutable std::mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Topic>> topics_;  // guarded by mu_

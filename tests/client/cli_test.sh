@@ -11,7 +11,7 @@ work=$(mktemp -d)
 failures=0
 trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null; rm -rf "$work"' EXIT
 
-"$ringcastd" --listen=127.0.0.1:0 --metrics_listen= --default_ring_capacity=1024 2>"$work/server.log" &
+"$ringcastd" --listen=127.0.0.1:0 --metrics_listen= --data_dir= --default_ring_capacity=1024 2>"$work/server.log" &
 server=$!
 for _ in $(seq 100); do
   port=$(grep -o '"port":[0-9]*' "$work/server.log" | head -1 | cut -d: -f2)

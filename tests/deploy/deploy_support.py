@@ -30,13 +30,20 @@ class Ringcastd:
 
     def __init__(self, binary, *extra_args):
         self._log = tempfile.NamedTemporaryFile(prefix="ringcastd-", suffix=".log")
+        # Durable topics in a directory of the test's own (after any flag file: the last value of
+        # a flag wins), unless the test names one: nothing outlives the test.
+        self._data = None
+        if not any(arg.startswith("--data_dir") for arg in extra_args):
+            self._data = tempfile.TemporaryDirectory(prefix="ringcastd-data-")
+            extra_args = (*extra_args, f"--data_dir={self._data.name}")
         args = [binary, *extra_args, "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0"]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=self._log)
         self.port = self.metrics_port = None
         self.first_line = None
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            line = self.log().split("\n", 1)[0]
+            serving = [l for l in self.log().split("\n") if '"msg":"ringcastd serving"' in l]
+            line = serving[0] if serving else ""
             port = re.search(r'"port":(\d+)', line)
             if port:
                 self.first_line = line
@@ -78,6 +85,9 @@ class Ringcastd:
             self.proc.kill()
             self.proc.wait()
         self._log.close()
+        if self._data is not None:
+            self._data.cleanup()
+            self._data = None
 
     def __enter__(self):
         return self

@@ -25,7 +25,7 @@ trap 'exit 1' INT TERM
 live() { "$python" "$here/prometheus_live.py" "$@"; }
 
 # ringcastd on free ports; its first log line names them.
-"$ringcastd" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 2>"$work/ringcastd.log" &
+"$ringcastd" --listen=127.0.0.1:0 --metrics_listen=127.0.0.1:0 --data_dir="$work/data" 2>"$work/ringcastd.log" &
 pids+=($!)
 port='' metrics_port=''
 for _ in $(seq 100); do

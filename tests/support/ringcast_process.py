@@ -73,7 +73,8 @@ class Server:
     Its stderr (one JSON object a line) is read on a thread: the "ringcastd serving" line gives
     the port and the metrics port, and every line is kept (the last `log_lines` if given) to be
     shown when the process is stopped. Metrics are off unless a --metrics_listen flag is passed
-    (--metrics_listen=127.0.0.1:0 gives a free port). stop() sends `stop_signal`, then SIGKILL if
+    (--metrics_listen=127.0.0.1:0 gives a free port), and topics live in memory unless a
+    --data_dir flag is passed. stop() sends `stop_signal`, then SIGKILL if
     the process is still there WAIT seconds later: the default kills at once, SIGTERM lets it
     shut down gracefully first.
     """
@@ -84,6 +85,9 @@ class Server:
         self._stop_signal = stop_signal
         if not any(flag.startswith("--metrics_listen") for flag in flags):
             flags = ("--metrics_listen=", *flags)
+        # Memory-only unless the test gives a data directory: nothing outlives the test.
+        if not any(flag.startswith("--data_dir") for flag in flags):
+            flags = ("--data_dir=", *flags)
         self.proc = subprocess.Popen(
             [binary, "--listen=127.0.0.1:0", *flags],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

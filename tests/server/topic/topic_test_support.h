@@ -118,18 +118,22 @@ class CheckingQueue final : public OutboundQueue {
     std::lock_guard<std::mutex> lock(mu_);
     return last_sent_;
   }
+  void RedirectWakeups(Doorbell* doorbell) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake_ = doorbell;
+  }
 
   // The subscriber reads up to `n` queued responses (a write completing each).
   void Drain(std::size_t n = std::numeric_limits<std::size_t>::max()) {
-    bool wake = false;
+    Doorbell* wake = nullptr;
     {
       std::lock_guard<std::mutex> lock(mu_);
       const std::size_t taken = std::min(n, queued_);
       queued_ -= taken;
       if (taken > 0 && queued_ == 0 && pending_finish_) FinishLocked(*pending_finish_);
-      wake = std::exchange(wake_on_drain_, false);
+      if (std::exchange(wake_on_drain_, false)) wake = wake_;
     }
-    if (wake) doorbell_.Ring();
+    if (wake != nullptr) wake->Ring();
   }
 
   // The subscriber goes away (a cancelled stream).
@@ -205,6 +209,7 @@ class CheckingQueue final : public OutboundQueue {
   }
 
   Doorbell& doorbell_;
+  Doorbell* wake_ = &doorbell_;  // guarded by mu_
   const std::size_t capacity_;
   const std::size_t event_bytes_;
   mutable std::mutex mu_;
