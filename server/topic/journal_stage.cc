@@ -97,6 +97,14 @@ int64_t JournalStage::Journal(int64_t first, int64_t last) {
     // What an earlier step wrote may still be unsynced: nothing more is journaled now.
     return settings_.sync == storage::SyncMode::kAlways ? first - 1 : journal_->written_sequence();
   }
+  written_since_check_ += bytes;
+  // The disk's free space is looked at once a second, and more often while writing a lot: every
+  // quarter of --min_free_bytes (at most 1 MiB), so a fast publisher cannot write the guard away
+  // between two looks.
+  if (settings_.min_free_bytes != 0 &&
+      written_since_check_ >= std::min<uint64_t>(settings_.min_free_bytes / 4, 1 << 20)) {
+    CheckFreeSpace();
+  }
   if (write_failed_) {
     write_failed_ = false;
     Log(LogLevel::kInfo, "journal writes again", {{"topic", topic_.name()}});
@@ -149,6 +157,7 @@ void JournalStage::Housekeeping(absl::Time now) {
 }
 
 void JournalStage::CheckFreeSpace() {
+  written_since_check_ = 0;
   if (settings_.min_free_bytes == 0 || sync_failed_) return;
   struct statvfs disk {};
   if (statvfs(journal_->dir().c_str(), &disk) != 0) return;

@@ -22,7 +22,7 @@ import unittest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "support"))
 import grpc  # noqa: E402
-from ringcast_process import Messages, Server  # noqa: E402
+from ringcast_process import Client, Messages, Server  # noqa: E402
 
 MIB = 1 << 20
 DEADLINE = 60  # seconds: deadline of every call
@@ -45,82 +45,11 @@ def tearDownModule():
         messages.close()
 
 
-def serialize(message):
-    return message.SerializeToString()
-
-
-class Client:
-    """Generic calls by method name, as any gRPC implementation would make them."""
-
-    def __init__(self, address):
-        self.address = address
-        self.channel = grpc.insecure_channel(address, options=[
-            ("grpc.max_send_message_length", 64 * MIB),
-            ("grpc.max_receive_message_length", 64 * MIB)])
-        self._publish = self.channel.stream_stream(
-            "/ringcast.v1.EventService/Publish", request_serializer=serialize,
-            response_deserializer=pb.PublishResponse.FromString)
-        self._subscribe = self.channel.unary_stream(
-            "/ringcast.v1.EventService/Subscribe", request_serializer=serialize,
-            response_deserializer=pb.SubscribeResponse.FromString)
-        self._create = self.channel.unary_unary(
-            "/ringcast.v1.TopicService/CreateTopic", request_serializer=serialize,
-            response_deserializer=pb.Topic.FromString)
-        self._get = self.channel.unary_unary(
-            "/ringcast.v1.TopicService/GetTopic", request_serializer=serialize,
-            response_deserializer=pb.Topic.FromString)
-        self._delete = self.channel.unary_unary(
-            "/ringcast.v1.TopicService/DeleteTopic", request_serializer=serialize,
-            response_deserializer=pb.DeleteTopicResponse.FromString)
-
-    def close(self):
-        self.channel.close()
-
-    def create(self, name, capacity=0, max_bytes=0):
-        return self._create(pb.CreateTopicRequest(name=name, capacity=capacity,
-                                                  max_bytes=max_bytes), timeout=DEADLINE)
-
-    def get(self, name):
-        return self._get(pb.GetTopicRequest(name=name), timeout=DEADLINE)
-
-    def delete(self, name):
-        return self._delete(pb.DeleteTopicRequest(name=name), timeout=DEADLINE)
-
-    def publish(self, batches, on_response=None):
-        """Streams `batches` (lists of payloads, each a batch to `topic`) on one Publish stream;
-        returns the responses in order. `batches` may be a generator of (topic, payloads)."""
-        def requests():
-            for batch_id, (topic, payloads) in enumerate(batches, start=1):
-                yield pb.PublishRequest(topic=topic, batch_id=batch_id,
-                                        events=[pb.EventInput(payload=p) for p in payloads])
-        responses = []
-        for response in self._publish(requests(), timeout=DEADLINE):
-            responses.append(response)
-            if on_response:
-                on_response(response)
-        return responses
-
-    def open_slow_reader(self, topic):
-        """A RELIABLE subscription on a channel of its own that never reads: without BDP probing
-        its HTTP/2 window stays at 64 KiB, so what it is not sent stays in the server."""
-        channel = grpc.insecure_channel(self.address, options=[("grpc.http2.bdp_probe", 0)])
-        subscribe = channel.unary_stream(
-            "/ringcast.v1.EventService/Subscribe", request_serializer=serialize,
-            response_deserializer=pb.SubscribeResponse.FromString)
-        call = subscribe(pb.SubscribeRequest(topic=topic, mode=pb.DELIVERY_MODE_RELIABLE),
-                         timeout=DEADLINE)
-        return channel, call
-
-    def subscribe(self, topic, reliable=True):
-        mode = pb.DELIVERY_MODE_RELIABLE if reliable else pb.DELIVERY_MODE_LOSSY
-        return self._subscribe(pb.SubscribeRequest(topic=topic, mode=mode), timeout=DEADLINE)
-
-
 class MemoryTest(unittest.TestCase):
     def start(self, *flags):
         server = Server(RINGCASTD, *flags)
         self.addCleanup(server.stop)
-        client = Client(server.address)
+        client = Client(server.address, pb, DEADLINE)
         self.addCleanup(client.close)
         return server, client
 

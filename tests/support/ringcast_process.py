@@ -167,3 +167,82 @@ class Server:
                 heading, shown = ", last lines", "\n".join(list(self.lines)[-tail:])
             print(f"--- ringcastd (exit status {self.proc.returncode}){heading} ---\n{shown}",
                   file=sys.stderr)
+
+
+def _serialize(message):
+    return message.SerializeToString()
+
+
+class Client:
+    """Generic calls by method name, as any gRPC implementation would make them: `pb` is the
+    module Messages generates, `deadline` the deadline of every call, in seconds."""
+
+    def __init__(self, address, pb, deadline=60):
+        import grpc  # python3-grpcio: only the tests that make calls need it
+        self._grpc = grpc
+        self.pb = pb
+        self.deadline = deadline
+        self.address = address
+        self.channel = self._grpc.insecure_channel(address, options=[
+            ("grpc.max_send_message_length", 64 << 20),
+            ("grpc.max_receive_message_length", 64 << 20)])
+        self._publish = self.channel.stream_stream(
+            "/ringcast.v1.EventService/Publish", request_serializer=_serialize,
+            response_deserializer=self.pb.PublishResponse.FromString)
+        self._subscribe = self.channel.unary_stream(
+            "/ringcast.v1.EventService/Subscribe", request_serializer=_serialize,
+            response_deserializer=self.pb.SubscribeResponse.FromString)
+        self._create = self.channel.unary_unary(
+            "/ringcast.v1.TopicService/CreateTopic", request_serializer=_serialize,
+            response_deserializer=self.pb.Topic.FromString)
+        self._get = self.channel.unary_unary(
+            "/ringcast.v1.TopicService/GetTopic", request_serializer=_serialize,
+            response_deserializer=self.pb.Topic.FromString)
+        self._delete = self.channel.unary_unary(
+            "/ringcast.v1.TopicService/DeleteTopic", request_serializer=_serialize,
+            response_deserializer=self.pb.DeleteTopicResponse.FromString)
+
+    def close(self):
+        self.channel.close()
+
+    def create(self, name, capacity=0, max_bytes=0, **fields):
+        return self._create(self.pb.CreateTopicRequest(name=name, capacity=capacity,
+                                                       max_bytes=max_bytes, **fields),
+                            timeout=self.deadline)
+
+    def get(self, name):
+        return self._get(self.pb.GetTopicRequest(name=name), timeout=self.deadline)
+
+    def delete(self, name):
+        return self._delete(self.pb.DeleteTopicRequest(name=name), timeout=self.deadline)
+
+    def publish(self, batches, on_response=None):
+        """Streams `batches` (lists of payloads, each a batch to `topic`) on one Publish stream;
+        returns the responses in order. `batches` may be a generator of (topic, payloads)."""
+        def requests():
+            for batch_id, (topic, payloads) in enumerate(batches, start=1):
+                yield self.pb.PublishRequest(topic=topic, batch_id=batch_id,
+                                        events=[self.pb.EventInput(payload=p) for p in payloads])
+        responses = []
+        for response in self._publish(requests(), timeout=self.deadline):
+            responses.append(response)
+            if on_response:
+                on_response(response)
+        return responses
+
+    def open_slow_reader(self, topic):
+        """A RELIABLE subscription on a channel of its own that never reads: without BDP probing
+        its HTTP/2 window stays at 64 KiB, so what it is not sent stays in the server."""
+        channel = self._grpc.insecure_channel(self.address, options=[("grpc.http2.bdp_probe", 0)])
+        subscribe = channel.unary_stream(
+            "/ringcast.v1.EventService/Subscribe", request_serializer=_serialize,
+            response_deserializer=self.pb.SubscribeResponse.FromString)
+        call = subscribe(self.pb.SubscribeRequest(topic=topic, mode=self.pb.DELIVERY_MODE_RELIABLE),
+                         timeout=self.deadline)
+        return channel, call
+
+    def subscribe(self, topic, reliable=True, **start):
+        """A subscription; `start` is one of position=, from_sequence=, from_time_unix_nanos=."""
+        mode = self.pb.DELIVERY_MODE_RELIABLE if reliable else self.pb.DELIVERY_MODE_LOSSY
+        return self._subscribe(self.pb.SubscribeRequest(topic=topic, mode=mode, **start),
+                               timeout=self.deadline)
