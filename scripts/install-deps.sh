@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake make pkg-config
   libabsl-dev
+  libisal-dev  # CRC32C (crc32_iscsi) of the journal's records and index files
   # the wire contract: protobuf messages and gRPC services
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   # the /metrics endpoint, and promtool (package prometheus) to check what it serves
