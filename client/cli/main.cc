@@ -23,6 +23,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "args.h"
 #include "ringcast/client/connection.h"
 #include "ringcast/client/publisher.h"
@@ -374,8 +375,16 @@ int Subscribe(const Args& args) {
   } else if (uint64_t sequence = 0; absl::SimpleAtoi(from, &sequence)) {
     options.start = client::SubscriberOptions::Start::kSequence;
     options.from_sequence = sequence;
+  } else if (absl::StartsWith(from, "time:")) {
+    std::string error;
+    if (!absl::ParseTime(absl::RFC3339_full, from.substr(5), &options.from_time, &error)) {
+      return Usage(absl::StrCat("--from=", from, ": expected time:RFC3339 such as ",
+                                "time:2026-12-05T18:00:00Z (", error, ")"));
+    }
+    options.start = client::SubscriberOptions::Start::kTime;
   } else {
-    return Usage(absl::StrCat("--from=", from, ": expected latest, earliest or a sequence"));
+    return Usage(absl::StrCat("--from=", from,
+                              ": expected latest, earliest, a sequence or time:RFC3339"));
   }
   const std::string mode = args.Get("mode");
   if (mode != "reliable" && mode != "lossy") {
@@ -475,10 +484,11 @@ const std::vector<Command>& Commands() {
         {"linger", "DURATION", "longest wait to fill a batch", "5ms"}},
        Publish},
       {"subscribe",
-       "ringcast subscribe TOPIC [--from=latest|earliest|N] [--mode=reliable|lossy] "
+       "ringcast subscribe TOPIC [--from=latest|earliest|N|time:RFC3339] [--mode=reliable|lossy] "
        "[--format=text|json] [--count=N]",
        "print a topic's events: text (one payload per line) or JSON lines",
-       {{"from", "latest|earliest|N", "where to start", "latest"},
+       {{"from", "latest|earliest|N|time:RFC3339",
+         "where to start (time: the first event published at or after it)", "latest"},
         {"mode", "reliable|lossy", "delivery mode", "reliable"},
         {"count", "N", "stop after N events (0: run until interrupted)", "0"}},
        Subscribe},

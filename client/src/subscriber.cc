@@ -102,6 +102,9 @@ class Subscriber::Impl {
           case SubscriberOptions::Start::kSequence:
             request.set_from_sequence(options_.from_sequence);
             break;
+          case SubscriberOptions::Start::kTime:
+            request.set_from_time_unix_nanos(absl::ToUnixNanos(options_.from_time));
+            break;
         }
         break;
     }

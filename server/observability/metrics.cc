@@ -215,6 +215,25 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
       "ringcast_topic_max_bytes",
       "The topic's byte budget: publishers wait when its ring holds this much.", MetricType::Gauge);
 
+  auto journal_bytes = Family("ringcast_journal_bytes",
+                              "Bytes of the durable topic's journal segment files.",
+                              MetricType::Gauge);
+  auto journal_segments = Family("ringcast_journal_segments",
+                                 "Segment files of the durable topic's journal.", MetricType::Gauge);
+  auto journal_sequence = Family(
+      "ringcast_journal_sequence",
+      "The last sequence the durable topic journaled (under --journal_sync=always: synced); "
+      "subscribers and acknowledgements go no further.",
+      MetricType::Gauge);
+  auto replayed = Family("ringcast_events_replayed_from_disk_total",
+                         "Events sent to subscribers from the journal (older than the ring).",
+                         MetricType::Counter);
+  auto journal_refusing = Family(
+      "ringcast_journal_refusing",
+      "1 while the durable topic refuses batches because its journal cannot take them (the "
+      "disk is full or under --min_free_bytes, or a sync failed).",
+      MetricType::Gauge);
+
   for (const std::shared_ptr<Topic>& topic : sources_.topics.List()) {
     const TopicCounters& c = topic->counters();
     const std::vector<ClientMetric::Label> by_topic = {TopicLabel(*topic)};
@@ -237,6 +256,13 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
     AddGauge(subscribers, by_topic, topic->subscriber_count());
     AddGauge(topic_bytes, by_topic, static_cast<double>(topic->bytes()));
     AddGauge(topic_max_bytes, by_topic, static_cast<double>(topic->max_bytes()));
+    if (const JournalStage* stage = topic->journal_stage(); stage != nullptr) {
+      AddGauge(journal_bytes, by_topic, static_cast<double>(stage->journal().bytes()));
+      AddGauge(journal_segments, by_topic, stage->journal().segments());
+      AddGauge(journal_sequence, by_topic, static_cast<double>(stage->position().Get()));
+      AddCounter(replayed, by_topic, AsDouble(c.events_replayed_from_disk));
+      AddGauge(journal_refusing, by_topic, topic->refusing() ? 1 : 0);
+    }
   }
   AddRejected(rejected, "", sources_.rejected_without_topic);
   if (sources_.publish_latency != nullptr) {
@@ -261,6 +287,26 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
                             "would take it past the budget is refused (reason `memory`).",
                             MetricType::Gauge);
   AddGauge(memory_used, {{"pool", "events"}}, static_cast<double>(events_memory.used()));
+  auto sync_latency = Family("ringcast_journal_sync_seconds",
+                             "fdatasync of a topic's journal: one per group commit.",
+                             MetricType::Histogram);
+  auto recovery = Family("ringcast_journal_recovery_seconds",
+                         "How long start-up took to open the data directory and recover every "
+                         "topic's journal.",
+                         MetricType::Gauge);
+  auto truncated = Family("ringcast_journal_truncated_bytes_total",
+                          "Bytes recovery cut from torn journal tails (a crash mid-write).",
+                          MetricType::Counter);
+  auto disk_free = Family("ringcast_disk_free_bytes",
+                          "Free bytes on the data directory's disk; batches are refused below "
+                          "--min_free_bytes.",
+                          MetricType::Gauge);
+  if (sources_.topics.durable()) {
+    AddHistogram(sync_latency, {}, sources_.topics.journal_sync_latency());
+    AddGauge(recovery, {}, sources_.topics.recovery_seconds());
+    AddCounter(truncated, {}, static_cast<double>(sources_.topics.journal_truncated_bytes()));
+    AddGauge(disk_free, {}, static_cast<double>(sources_.topics.DiskFreeBytes()));
+  }
   auto build = Family("ringcast_build_info", "The ringcastd build; always 1.", MetricType::Gauge);
   AddGauge(build, {{"version", RINGCAST_VERSION}}, 1);
 
@@ -286,6 +332,15 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
                                &streams,
                                &memory_budget,
                                &memory_used,
+                               &journal_bytes,
+                               &journal_segments,
+                               &journal_sequence,
+                               &replayed,
+                               &journal_refusing,
+                               &sync_latency,
+                               &recovery,
+                               &truncated,
+                               &disk_free,
                                &build}) {
     families.push_back(std::move(*family));
   }

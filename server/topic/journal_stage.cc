@@ -111,15 +111,7 @@ int64_t JournalStage::Journal(int64_t first, int64_t last) {
     if (!disk_low_) topic_.SetPublishRefusal(absl::OkStatus());
   }
   if (settings_.sync == storage::SyncMode::kAlways) {
-    if (absl::Status s = journal_->Sync(); !s.ok()) {
-      sync_failed_ = true;
-      Log(LogLevel::kError, "journal sync failed",
-          {{"topic", topic_.name()}, {"error", s.ToString()}});
-      Refuse(s);
-      topic_.NotifyJournaled();
-      return first - 1;
-    }
-    last_sync_ = absl::Now();
+    if (!Sync()) return first - 1;
     return journal_->synced_sequence();
   }
   return journal_->written_sequence();
@@ -130,14 +122,23 @@ bool JournalStage::SyncIfDue(absl::Time now) {
       journal_->synced_sequence() >= journal_->written_sequence()) {
     return false;
   }
-  last_sync_ = now;
+  Sync();
+  return true;
+}
+
+bool JournalStage::Sync() {
+  const int64_t started = MonotonicNanos();
   if (absl::Status s = journal_->Sync(); !s.ok()) {
     sync_failed_ = true;
     Log(LogLevel::kError, "journal sync failed",
         {{"topic", topic_.name()}, {"error", s.ToString()}});
     Refuse(s);
     topic_.NotifyJournaled();
+    return false;
   }
+  const int64_t finished = MonotonicNanos();
+  if (settings_.sync_latency != nullptr) settings_.sync_latency->Observe(finished - started);
+  last_sync_ = absl::Now();
   return true;
 }
 

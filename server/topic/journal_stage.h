@@ -28,6 +28,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "observability/latency_histogram.h"
 #include "ringcast/core/consumer_stage.h"
 #include "ringcast/core/sequence.h"
 #include "storage/journal.h"
@@ -42,6 +43,7 @@ struct JournalSettings {
   storage::SyncMode sync = storage::SyncMode::kAlways;
   absl::Duration sync_interval = absl::Milliseconds(100);  // kInterval only
   uint64_t min_free_bytes = 0;  // refuse batches while the disk has less free (0: no check)
+  LatencyHistogram* sync_latency = nullptr;  // fdatasync durations (null: not measured)
 };
 
 class JournalStage {
@@ -76,6 +78,8 @@ class JournalStage {
   void Housekeeping(absl::Time now);
   void CheckFreeSpace();
   void Refuse(absl::Status status);
+  // Syncs the journal, timing it; on failure the stage stops journaling for good.
+  bool Sync();
   void Finish();
 
   Topic& topic_;

@@ -1,5 +1,7 @@
 #include "topic/topic_registry.h"
 
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <bit>
 #include <utility>
@@ -121,6 +123,13 @@ absl::StatusOr<int64_t> TopicRegistry::Subscribe(const std::shared_ptr<Topic>& t
                                                     max_subscribers, *std::move(reader),
                                                     replays_.doorbell(runner)));
   return first;
+}
+
+uint64_t TopicRegistry::DiskFreeBytes() const {
+  if (options_.data_dir.empty()) return 0;
+  struct statvfs disk {};
+  if (statvfs(options_.data_dir.c_str(), &disk) != 0) return 0;
+  return static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize;
 }
 
 double TopicRegistry::recovery_seconds() const {
@@ -265,7 +274,8 @@ absl::StatusOr<std::shared_ptr<Topic>> TopicRegistry::CreateLocked(TopicDefiniti
     settings.journal = *std::move(journal);
     settings.journal_settings = {.sync = options_.journal_sync,
                                  .sync_interval = options_.journal_sync_interval,
-                                 .min_free_bytes = options_.min_free_bytes};
+                                 .min_free_bytes = options_.min_free_bytes,
+                                 .sync_latency = &journal_sync_latency_};
     settings.journal_doorbell = &journals_.doorbell(journal_runner);
   }
   std::shared_ptr<Topic> topic = stages_.Adopt([&](Doorbell& doorbell) {

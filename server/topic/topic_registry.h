@@ -88,6 +88,12 @@ class TopicRegistry {
   [[nodiscard]] bool durable() const noexcept { return !options_.data_dir.empty(); }
   [[nodiscard]] double recovery_seconds() const;
   [[nodiscard]] uint64_t journal_truncated_bytes() const;
+  // fdatasync durations of every topic's journal.
+  [[nodiscard]] const LatencyHistogram& journal_sync_latency() const noexcept {
+    return journal_sync_latency_;
+  }
+  // Free bytes on the data directory's disk (for the unprivileged), 0 without a data directory.
+  [[nodiscard]] uint64_t DiskFreeBytes() const;
 
  private:
   absl::StatusOr<std::shared_ptr<Topic>> CreateLocked(TopicDefinition definition, bool recovering);
@@ -97,6 +103,7 @@ class TopicRegistry {
 
   const ServerOptions& options_;
   MemoryBudget memory_;  // before the topics and runs charged to it
+  LatencyHistogram journal_sync_latency_;  // before the topics that feed it
   const EventRunFactory run_factory_;
   HeapTrimmer trimmer_;  // gives back what freed slots and runs leave in the allocator
   StagePool stages_;

@@ -35,11 +35,13 @@ namespace ringcast::client {
 
 struct SubscriberOptions {
   std::string topic;
-  // Where to start: the next event published (kLatest), the oldest retained (kEarliest), or
-  // `from_sequence` (kSequence), which must be retained or be the next to be published.
-  enum class Start { kLatest, kEarliest, kSequence };
+  // Where to start: the next event published (kLatest), the oldest retained (kEarliest),
+  // `from_sequence` (kSequence), which must be retained or be the next to be published, or the
+  // first retained event published at or after `from_time` (kTime).
+  enum class Start { kLatest, kEarliest, kSequence, kTime };
   Start start = Start::kLatest;
   uint64_t from_sequence = 0;
+  absl::Time from_time;
   bool lossy = false;
   // Most events per delivery; 0 lets the server choose.
   uint32_t max_batch_events = 0;
