@@ -6,7 +6,7 @@ Every test runs ringcastd with a data directory of its own (removed afterwards) 
 what the server promises: every acknowledged event is there after a restart, exactly once, in
 order and unaltered; the next publish continues the sequence.
 
-Usage: durability_test.py RINGCASTD [unittest arguments]
+Usage: durability_test.py RINGCASTD [unittest arguments]  (the ringcast tool beside it too)
    or: RINGCASTD=path/to/ringcastd durability_test.py [unittest arguments]
 Needs python3-grpcio, python3-protobuf and protoc (scripts/install-deps.sh).
 """
@@ -15,6 +15,7 @@ import glob
 import os
 import random
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ from ringcast_process import Client, Messages, Server  # noqa: E402
 
 DEADLINE = 60  # seconds: deadline of every call
 RINGCASTD = None
+RINGCAST_CLI = None  # the ringcast tool, beside ringcastd
 messages = None
 pb = None
 
@@ -235,6 +237,39 @@ class Durability(unittest.TestCase):
         self.assertEqual(events[0].sequence, response.ack.first_sequence)
         self.assertEqual({e.payload for e in events}, {b"late"})
 
+    def test_a_resuming_subscriber_continues_across_a_restart(self):
+        """The client library's Subscriber (through the ringcast tool) reconnects to the restarted
+        server and resumes after the last event it received: no gap, no duplicate, no DATA_LOSS."""
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        listen = f"--listen=127.0.0.1:{port}"
+        server, client = self.start(listen, "--default_ring_capacity=64")
+        client.publish(("resume", [f"e{b * 10 + i}".encode() for i in range(10)])
+                       for b in range(50))
+        # Line-buffered, so the lines come as the events do (the tool buffers a pipe otherwise).
+        cli = subprocess.Popen(["stdbuf", "-oL", RINGCAST_CLI, f"--server=127.0.0.1:{port}",
+                                "subscribe", "resume",
+                                "--from=earliest", "--count=1000"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(cli.kill)
+        lines = []
+        while len(lines) < 500:
+            line = cli.stdout.readline()
+            if not line:
+                self.fail(f"the subscriber ended early: {cli.stderr.read()}")
+            lines.append(line.rstrip("\n"))
+        server.proc.kill()  # kill -9 while the subscriber is connected
+        server.proc.wait()
+        server.stop(show_log=False)
+        server, client = self.start(listen, "--default_ring_capacity=64")
+        client.publish(("resume", [f"e{b * 10 + i}".encode() for i in range(10)])
+                       for b in range(50, 100))
+        rest, errors = cli.communicate(timeout=60)
+        self.assertEqual(cli.returncode, 0, errors)
+        lines.extend(rest.splitlines())
+        self.assertEqual(lines, [f"e{n}" for n in range(1000)])
+
     def test_a_full_disk_refuses_publishes_and_subscribers_keep_reading(self):
         """On a small tmpfs (where this machine allows mounting one) the disk really fills up to
         the --min_free_bytes guard; elsewhere a guard above the disk's size stands in for it."""
@@ -279,4 +314,5 @@ if __name__ == "__main__":
     RINGCASTD = RINGCASTD or os.environ.get("RINGCASTD")
     if not RINGCASTD or not os.path.exists(RINGCASTD):
         sys.exit(f"durability_test: no ringcastd binary (argv[1] or $RINGCASTD): {RINGCASTD}")
+    RINGCAST_CLI = os.path.join(os.path.dirname(RINGCASTD), "ringcast")
     unittest.main(argv=[sys.argv[0], *args], verbosity=2)

@@ -183,9 +183,12 @@ class Client:
         self.pb = pb
         self.deadline = deadline
         self.address = address
+        # A subchannel pool of its own: a client of a server restarted on the same port must not
+        # inherit another channel's connection to the killed process.
         self.channel = self._grpc.insecure_channel(address, options=[
             ("grpc.max_send_message_length", 64 << 20),
-            ("grpc.max_receive_message_length", 64 << 20)])
+            ("grpc.max_receive_message_length", 64 << 20),
+            ("grpc.use_local_subchannel_pool", 1)])
         self._publish = self.channel.stream_stream(
             "/ringcast.v1.EventService/Publish", request_serializer=_serialize,
             response_deserializer=self.pb.PublishResponse.FromString)
