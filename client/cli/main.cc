@@ -383,8 +383,8 @@ int Subscribe(const Args& args) {
     }
     options.start = client::SubscriberOptions::Start::kTime;
   } else {
-    return Usage(absl::StrCat("--from=", from,
-                              ": expected latest, earliest, a sequence or time:RFC3339"));
+    return Usage(
+        absl::StrCat("--from=", from, ": expected latest, earliest, a sequence or time:RFC3339"));
   }
   const std::string mode = args.Get("mode");
   if (mode != "reliable" && mode != "lossy") {

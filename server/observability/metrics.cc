@@ -215,24 +215,25 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
       "ringcast_topic_max_bytes",
       "The topic's byte budget: publishers wait when its ring holds this much.", MetricType::Gauge);
 
-  auto journal_bytes = Family("ringcast_journal_bytes",
-                              "Bytes of the durable topic's journal segment files.",
-                              MetricType::Gauge);
-  auto journal_segments = Family("ringcast_journal_segments",
-                                 "Segment files of the durable topic's journal.", MetricType::Gauge);
-  auto journal_sequence = Family(
-      "ringcast_journal_sequence",
-      "The last sequence the durable topic journaled (under --journal_sync=always: synced); "
-      "subscribers and acknowledgements go no further.",
-      MetricType::Gauge);
+  auto journal_bytes =
+      Family("ringcast_journal_bytes", "Bytes of the durable topic's journal segment files.",
+             MetricType::Gauge);
+  auto journal_segments =
+      Family("ringcast_journal_segments", "Segment files of the durable topic's journal.",
+             MetricType::Gauge);
+  auto journal_sequence =
+      Family("ringcast_journal_sequence",
+             "The last sequence the durable topic journaled (under --journal_sync=always: synced); "
+             "subscribers and acknowledgements go no further.",
+             MetricType::Gauge);
   auto replayed = Family("ringcast_events_replayed_from_disk_total",
                          "Events sent to subscribers from the journal (older than the ring).",
                          MetricType::Counter);
-  auto journal_refusing = Family(
-      "ringcast_journal_refusing",
-      "1 while the durable topic refuses batches because its journal cannot take them (the "
-      "disk is full or under --min_free_bytes, or a sync failed).",
-      MetricType::Gauge);
+  auto journal_refusing =
+      Family("ringcast_journal_refusing",
+             "1 while the durable topic refuses batches because its journal cannot take them (the "
+             "disk is full or under --min_free_bytes, or a sync failed).",
+             MetricType::Gauge);
 
   for (const std::shared_ptr<Topic>& topic : sources_.topics.List()) {
     const TopicCounters& c = topic->counters();
@@ -287,9 +288,9 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
                             "would take it past the budget is refused (reason `memory`).",
                             MetricType::Gauge);
   AddGauge(memory_used, {{"pool", "events"}}, static_cast<double>(events_memory.used()));
-  auto sync_latency = Family("ringcast_journal_sync_seconds",
-                             "fdatasync of a topic's journal: one per group commit.",
-                             MetricType::Histogram);
+  auto sync_latency =
+      Family("ringcast_journal_sync_seconds",
+             "fdatasync of a topic's journal: one per group commit.", MetricType::Histogram);
   auto recovery = Family("ringcast_journal_recovery_seconds",
                          "How long start-up took to open the data directory and recover every "
                          "topic's journal.",

@@ -334,7 +334,7 @@ void PublishReactor::OnAlarm(bool /*fired*/) {
 }
 
 grpc::ByteBuffer PublishReactor::SerializeResponse(uint64_t batch_id, const absl::Status& status,
-                                                  int64_t first, uint32_t count, bool& ok) {
+                                                   int64_t first, uint32_t count, bool& ok) {
   v1::PublishResponse response;
   response.set_batch_id(batch_id);
   if (status.ok()) {
@@ -365,8 +365,7 @@ void PublishReactor::RespondLocked(uint64_t batch_id, const absl::Status& status
   if (!writing_ && !finished_) StartWriteLocked();
 }
 
-void PublishReactor::RespondWhenJournaledLocked(uint64_t batch_id, int64_t first,
-                                                uint32_t count) {
+void PublishReactor::RespondWhenJournaledLocked(uint64_t batch_id, int64_t first, uint32_t count) {
   responses_.push_back(Response{.read_nanos = request_read_nanos_,
                                 .journal_topic = topic_,
                                 .batch_id = batch_id,
@@ -394,9 +393,10 @@ bool PublishReactor::FrontReadyLocked() {
     if (absl::Status refusal = topic.PublishRefusal();
         absl::IsUnavailable(refusal) || absl::IsInternal(refusal)) {
       // A failed sync: whether the batch survives a restart is unknown.
-      outcome = absl::UnavailableError(absl::StrCat(
-          refusal.message(), "; the batch was accepted but not journaled: it may or may not be "
-                             "there after the restart"));
+      outcome = absl::UnavailableError(
+          absl::StrCat(refusal.message(),
+                       "; the batch was accepted but not journaled: it may or may not be "
+                       "there after the restart"));
       break;
     }
     if (attempt == 1) return false;  // the relay is added: OnJournaled comes

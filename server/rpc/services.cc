@@ -164,10 +164,10 @@ grpc::ServerUnaryReactor* TopicServiceImpl::CreateTopic(grpc::CallbackServerCont
   return Unary<v1::CreateTopicRequest>(
       state_, context, request, response,
       [&](const v1::CreateTopicRequest& r) -> absl::StatusOr<v1::Topic> {
-        absl::StatusOr<std::shared_ptr<Topic>> topic =
-            state_.topics.Create(r.name(), r.capacity(), r.max_bytes(), r.retention_bytes(),
-                                 absl::Seconds(static_cast<int64_t>(
-                                     std::min<uint64_t>(r.retention_age_seconds(), INT64_MAX))));
+        absl::StatusOr<std::shared_ptr<Topic>> topic = state_.topics.Create(
+            r.name(), r.capacity(), r.max_bytes(), r.retention_bytes(),
+            absl::Seconds(
+                static_cast<int64_t>(std::min<uint64_t>(r.retention_age_seconds(), INT64_MAX))));
         if (!topic.ok()) return topic.status();
         return ToProto((*topic)->Describe());
       });

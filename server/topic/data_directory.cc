@@ -91,9 +91,9 @@ absl::StatusOr<std::unique_ptr<DataDirectory>> DataDirectory::Open(std::string d
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(fd);
-    return absl::FailedPreconditionError(
-        absl::StrCat("data directory ", dir, " is in use by another process (", lock_path, ": ",
-                     strerror(err), ")"));
+    return absl::FailedPreconditionError(absl::StrCat("data directory ", dir,
+                                                      " is in use by another process (", lock_path,
+                                                      ": ", strerror(err), ")"));
   }
   std::unique_ptr<DataDirectory> data(new DataDirectory(std::move(dir), fd));
   if (absl::Status s = data->Scan(); !s.ok()) return s;
@@ -119,17 +119,16 @@ absl::Status DataDirectory::Scan() {
     absl::StatusOr<TopicDefinition> definition =
         text.ok() ? ParseTopicDefinition(*text) : text.status();
     if (definition.ok() && definition->name != *name) {
-      definition = absl::DataLossError(absl::StrCat("its definition names topic \"",
-                                                    definition->name, "\""));
+      definition = absl::DataLossError(
+          absl::StrCat("its definition names topic \"", definition->name, "\""));
     }
     if (!definition.ok()) {
-      const fs::path kept = fs::path(dir_) / "damaged" /
-                            absl::StrCat(file, ".", absl::GetCurrentTimeNanos());
+      const fs::path kept =
+          fs::path(dir_) / "damaged" / absl::StrCat(file, ".", absl::GetCurrentTimeNanos());
       fs::create_directories(kept.parent_path(), error);
       fs::rename(entry.path(), kept, error);
       if (error) return FromErrorCode(error, absl::StrCat("cannot move ", entry.path().string()));
-      discarded_.push_back(absl::StrCat(entry.path().string(), ": ",
-                                        definition.status().message(),
+      discarded_.push_back(absl::StrCat(entry.path().string(), ": ", definition.status().message(),
                                         "; not served, kept as ", kept.string()));
       continue;
     }

@@ -58,7 +58,7 @@ int DiskReplay::DoWork() {
     return 1;
   }
   topic_->counters().events_replayed_from_disk.fetch_add(static_cast<uint64_t>(*read),
-                                                          std::memory_order_relaxed);
+                                                         std::memory_order_relaxed);
   return 1;
 }
 

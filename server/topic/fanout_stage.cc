@@ -24,12 +24,12 @@ FanoutStage::FanoutStage(Topic& topic, std::vector<const Sequence*> upstream,
     : topic_(topic),
       settings_(settings),
       stage_(topic.ring_, topic.sequencer_, std::move(upstream), handler_,
-             ProcessorOptions{
-                 .name = "fan-out",
-                 .error_policy = ErrorPolicy::kHalt,
-                 .report_exception = [this](const std::string&, int64_t, std::exception_ptr error) {
-                   stage_error_ = std::move(error);
-                 }}),
+             ProcessorOptions{.name = "fan-out",
+                              .error_policy = ErrorPolicy::kHalt,
+                              .report_exception =
+                                  [this](const std::string&, int64_t, std::exception_ptr error) {
+                                    stage_error_ = std::move(error);
+                                  }}),
       gate_(topic.start_sequence_) {
   stage_.sequence().Set(topic.start_sequence_);  // a durable topic continues its journal
 }

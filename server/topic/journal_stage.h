@@ -91,9 +91,9 @@ class JournalStage {
 
   absl::Time last_sync_ = absl::InfinitePast();
   absl::Time next_housekeeping_ = absl::InfinitePast();
-  bool write_failed_ = false;  // the last Write failed: records wait in the journal's buffer
-  bool disk_low_ = false;      // under --min_free_bytes at the last check
-  bool sync_failed_ = false;   // for good
+  bool write_failed_ = false;         // the last Write failed: records wait in the journal's buffer
+  bool disk_low_ = false;             // under --min_free_bytes at the last check
+  bool sync_failed_ = false;          // for good
   uint64_t written_since_check_ = 0;  // bytes journaled since the disk's free space was looked at
   std::atomic<bool> finished_{false};
 };

@@ -46,9 +46,8 @@ class RunnerOf final : public AgentPool<M>::Runner {
   RunnerOf(W strategy, const std::string& name)
       : group_(name, LogStageException),
         runner_(group_, std::move(strategy),
-                AgentRunnerOptions{.name = name,
-                                   .max_park = kMaxPark,
-                                   .report_exception = LogStageException}) {
+                AgentRunnerOptions{
+                    .name = name, .max_park = kMaxPark, .report_exception = LogStageException}) {
     runner_.Start();
   }
   ~RunnerOf() override { runner_.Close(); }

@@ -265,7 +265,8 @@ absl::StatusOr<int64_t> Topic::Register(std::shared_ptr<OutboundQueue> queue,
     // Under mu_ the gate cannot move, and gate < oldest (see the class comment), so every slot
     // from `oldest` on stays intact until the fan-out stage has taken this subscriber in.
     const int64_t next = PublishedHigh() + 1;
-    const int64_t oldest = std::max({start_sequence_ + 1, next - capacity_, gate_.GetRelaxed() + 1});
+    const int64_t oldest =
+        std::max({start_sequence_ + 1, next - capacity_, gate_.GetRelaxed() + 1});
     switch (start.kind) {
       case StartPosition::Kind::kLatest:
         first = next;
@@ -388,16 +389,17 @@ TopicInfo Topic::Describe() const {
   const int64_t next = NextSequence();
   int64_t oldest = std::max({start_sequence_ + 1, next - capacity_, gate_.Get() + 1});
   // A durable topic replays what its journal retains.
-  if (journal_stage_ != nullptr) oldest = std::min(oldest, journal_stage_->journal().first_sequence());
+  if (journal_stage_ != nullptr)
+    oldest = std::min(oldest, journal_stage_->journal().first_sequence());
   TopicInfo info{.name = name_,
-                   .capacity = capacity_,
-                   .next_sequence = next,
-                   .oldest_sequence = std::min(oldest, next),
-                   .subscribers = subscriber_count_.load(std::memory_order_relaxed),
-                   .publish_streams = publish_streams_.load(std::memory_order_relaxed),
-                   .backpressure_ratio = static_cast<double>(Occupancy()) / capacity_,
-                   .bytes = bytes_.used(),
-                   .max_bytes = bytes_.limit()};
+                 .capacity = capacity_,
+                 .next_sequence = next,
+                 .oldest_sequence = std::min(oldest, next),
+                 .subscribers = subscriber_count_.load(std::memory_order_relaxed),
+                 .publish_streams = publish_streams_.load(std::memory_order_relaxed),
+                 .backpressure_ratio = static_cast<double>(Occupancy()) / capacity_,
+                 .bytes = bytes_.used(),
+                 .max_bytes = bytes_.limit()};
   if (journal_stage_ != nullptr) {
     const storage::Journal& journal = journal_stage_->journal();
     info.durable = true;

@@ -58,8 +58,8 @@
 #include "observability/reject_reason.h"
 #include "ringcast/core/doorbell.h"
 #include "ringcast/core/sequence.h"
-#include "topic/event_slot.h"
 #include "storage/journal.h"
+#include "topic/event_slot.h"
 #include "topic/fanout_stage.h"
 #include "topic/journal_stage.h"
 #include "topic/memory_budget.h"
@@ -80,8 +80,8 @@ class PublishWaiter {
 struct StartPosition {
   enum class Kind { kLatest, kEarliest, kSequence, kTime };
   Kind kind = Kind::kLatest;
-  uint64_t sequence = 0;    // kSequence only
-  int64_t time_nanos = 0;   // kTime only: the first event published at or after this wall time
+  uint64_t sequence = 0;   // kSequence only
+  int64_t time_nanos = 0;  // kTime only: the first event published at or after this wall time
 };
 
 // A publisher waiting for its batch to be journaled. OnJournaled is called once after it was added
@@ -124,9 +124,9 @@ struct TopicInfo {
   bool durable = false;
   uint64_t journal_bytes = 0;
   int journal_segments = 0;
-  uint64_t retention_bytes = 0;                          // 0: no limit
+  uint64_t retention_bytes = 0;                         // 0: no limit
   absl::Duration retention_age = absl::ZeroDuration();  // zero: no limit
-  int64_t journaled_sequence = -1;  // the last event journaled (durable topics)
+  int64_t journaled_sequence = -1;                      // the last event journaled (durable topics)
 };
 
 struct TopicSettings {

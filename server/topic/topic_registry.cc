@@ -119,9 +119,9 @@ absl::StatusOr<int64_t> TopicRegistry::Subscribe(const std::shared_ptr<Topic>& t
         topic->NextSequence(), ") and the next to be published is ", topic->NextSequence()));
   }
   const std::size_t runner = replays_.LeastLoaded();
-  replays_.Add(runner, std::make_shared<DiskReplay>(topic, std::move(queue), settings,
-                                                    max_subscribers, *std::move(reader),
-                                                    replays_.doorbell(runner)));
+  replays_.Add(runner,
+               std::make_shared<DiskReplay>(topic, std::move(queue), settings, max_subscribers,
+                                            *std::move(reader), replays_.doorbell(runner)));
   return first;
 }
 
@@ -196,7 +196,7 @@ absl::StatusOr<std::unique_ptr<storage::Journal>> TopicRegistry::OpenJournal(
       .retention_bytes =
           definition.retention_bytes != 0 ? definition.retention_bytes : options_.retention_bytes,
       .retention_age = definition.retention_age != absl::ZeroDuration() ? definition.retention_age
-                                                                         : options_.retention_age,
+                                                                        : options_.retention_age,
       // Bodies are encoded events: their framing never doubles them (see rpc/event_codec.h).
       .max_body_bytes = 2 * options_.max_event_bytes + (64 << 10)};
   storage::RecoveryReport report;
@@ -258,13 +258,12 @@ absl::StatusOr<std::shared_ptr<Topic>> TopicRegistry::CreateLocked(TopicDefiniti
         " bytes for events in use; --max_memory_bytes=", options_.MemoryBudgetBytes(),
         "): no new topics until more than an eighth is free"));
   }
-  TopicSettings settings{
-      .capacity = capacity,
-      .fanout = {.slow_subscriber_timeout = options_.slow_subscriber_timeout},
-      .latency_metrics = !options_.metrics_listen.empty(),
-      .run_factory = run_factory_,
-      .max_bytes = options_.TopicMemoryBytes(max_bytes),
-      .server_budget = &memory_};
+  TopicSettings settings{.capacity = capacity,
+                         .fanout = {.slow_subscriber_timeout = options_.slow_subscriber_timeout},
+                         .latency_metrics = !options_.metrics_listen.empty(),
+                         .run_factory = run_factory_,
+                         .max_bytes = options_.TopicMemoryBytes(max_bytes),
+                         .server_budget = &memory_};
   const uint64_t topic_bytes = settings.max_bytes;
   std::size_t journal_runner = 0;
   if (data_ != nullptr) {
@@ -288,7 +287,9 @@ absl::StatusOr<std::shared_ptr<Topic>> TopicRegistry::CreateLocked(TopicDefiniti
   topics_.emplace(std::string(name), topic);
   if (!recovering) {
     Log(LogLevel::kInfo, "topic created",
-        {{"topic", name}, {"capacity", capacity}, {"max_bytes", topic_bytes},
+        {{"topic", name},
+         {"capacity", capacity},
+         {"max_bytes", topic_bytes},
          {"durable", data_ != nullptr}});
   }
   return topic;
@@ -314,9 +315,9 @@ absl::StatusOr<std::shared_ptr<Topic>> TopicRegistry::GetOrCreate(absl::string_v
                                             "\" does not exist and this server does not create "
                                             "topics on first use (--auto_create_topics=false)"));
   }
-  return CreateLocked(TopicDefinition{.name = std::string(name),
-                                      .created_unix_nanos = absl::GetCurrentTimeNanos()},
-                      /*recovering=*/false);
+  return CreateLocked(
+      TopicDefinition{.name = std::string(name), .created_unix_nanos = absl::GetCurrentTimeNanos()},
+      /*recovering=*/false);
 }
 
 absl::Status TopicRegistry::Delete(absl::string_view name) {

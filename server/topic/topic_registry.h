@@ -50,10 +50,9 @@ class TopicRegistry {
   // (--max_topics, or the memory budget is spent), UNAVAILABLE (its directory or journal could
   // not be created). capacity 0 means --default_ring_capacity, max_bytes 0 --max_topic_bytes,
   // retention fields 0 the server's --retention_bytes / --retention_age.
-  absl::StatusOr<std::shared_ptr<Topic>> Create(absl::string_view name, uint32_t capacity,
-                                                uint64_t max_bytes = 0,
-                                                uint64_t retention_bytes = 0,
-                                                absl::Duration retention_age = absl::ZeroDuration());
+  absl::StatusOr<std::shared_ptr<Topic>> Create(
+      absl::string_view name, uint32_t capacity, uint64_t max_bytes = 0,
+      uint64_t retention_bytes = 0, absl::Duration retention_age = absl::ZeroDuration());
   // INVALID_ARGUMENT (name), NOT_FOUND.
   absl::StatusOr<std::shared_ptr<Topic>> Get(absl::string_view name) const;
   // Get, creating the topic with the default capacity if auto-creation is on.
@@ -102,7 +101,7 @@ class TopicRegistry {
                                                                 bool recovering);
 
   const ServerOptions& options_;
-  MemoryBudget memory_;  // before the topics and runs charged to it
+  MemoryBudget memory_;                    // before the topics and runs charged to it
   LatencyHistogram journal_sync_latency_;  // before the topics that feed it
   const EventRunFactory run_factory_;
   HeapTrimmer trimmer_;  // gives back what freed slots and runs leave in the allocator
@@ -113,10 +112,9 @@ class TopicRegistry {
   mutable std::mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Topic>> topics_;  // guarded by mu_
   bool draining_ = false;                                            // guarded by mu_
-  std::unique_ptr<DataDirectory> data_;  // null: memory-only topics; set once, under mu_
-  double recovery_seconds_ = 0;          // guarded by mu_
+  std::unique_ptr<DataDirectory> data_;   // null: memory-only topics; set once, under mu_
+  double recovery_seconds_ = 0;           // guarded by mu_
   uint64_t journal_truncated_bytes_ = 0;  // guarded by mu_
-
 };
 
 }  // namespace ringcast::server

@@ -7,12 +7,12 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstring>
-#include <vector>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "server/topic/topic_test_support.h"
 #include "storage/journal.h"
