@@ -87,9 +87,12 @@ class MemoryTest(unittest.TestCase):
         self.assertGreaterEqual(retained, 16, topic)
         self.assertLessEqual(retained, topic_budget // 1_000_000, topic)
         # The budget bounds the ring; the gRPC transport holds messages of its own on top, within
-        # its quota (measured: 110-150 MiB above the baseline at the peak). Before byte budgets:
-        # 3000 x 1 MB into a ring of 1024 x 2 slots held ~2 GB.
-        self.assertLess(peak[0] - baseline, topic_budget + 128 * MIB,
+        # its quota; and each allocator arena may keep up to 2 MiB of free heap top before giving
+        # it back (ringcastd's M_TRIM_THRESHOLD; glibc makes up to 8 arenas per core: 16 here).
+        # Measured: 110-225 MiB above the baseline at the peak. Before byte budgets: 3000 x 1 MB
+        # into a ring of 1024 x 2 slots held ~2 GB.
+        allocator_slack = 16 * 2 * MIB + 16 * MIB
+        self.assertLess(peak[0] - baseline, topic_budget + 128 * MIB + allocator_slack,
                         f"peak RSS {peak[0]} over a baseline of {baseline}")
 
         # Small events replace the large ones: the large buffers are given back.
