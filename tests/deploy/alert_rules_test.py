@@ -7,7 +7,8 @@
   annotations; alerts over ringcastd's per-topic series name the topic in both (those over
   server-wide series, such as the memory pools, the instance).
 * The alerts operators need are there: target down, backpressure, slow-subscriber cut-offs,
-  publish rejections by reason, delivery p99.
+  publish rejections by reason, delivery p99, a journal refusing batches, the data disk nearly
+  full, slow journal syncs.
 
 Usage: alert_rules_test.py ALERTS_YML ALERTS_TEST_YML
 """
@@ -26,7 +27,8 @@ from deploy_support import METRIC_NAME, Checks, load_rules  # noqa: E402
 
 # ringcastd's series without a `topic` label.
 SERVER_WIDE = re.compile(r"ringcast_(?:memory_\w+|topics|publish_streams|publish_latency_\w+|"
-                         r"build_info)$")
+                         r"build_info|disk_free_bytes|journal_sync_seconds_\w+|"
+                         r"journal_recovery_seconds|journal_truncated_bytes_total)$")
 
 REQUIRED = {
     "RingcastTargetDown": "up{",
@@ -34,6 +36,9 @@ REQUIRED = {
     "RingcastSlowSubscriberDisconnects": "ringcast_slow_subscriber_disconnects_total",
     "RingcastPublishRejections": "ringcast_publish_rejected_total",
     "RingcastDeliveryLatencyHigh": "ringcast_delivery_latency_seconds_bucket",
+    "RingcastJournalRefusing": "ringcast_journal_refusing",
+    "RingcastDiskNearlyFull": "ringcast_disk_free_bytes",
+    "RingcastJournalSyncSlow": "ringcast_journal_sync_seconds_bucket",
 }
 
 

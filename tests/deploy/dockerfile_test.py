@@ -8,6 +8,10 @@
 * The final stage copies exactly the two binaries from the build stage, runs as a non-root USER,
   exposes 7470 and 9470, has a HEALTHCHECK with `ringcast health` on 127.0.0.1:7470, stops with
   SIGTERM, and its entrypoint is ringcastd.
+* Durable topics: the data directory ringcastd uses by default in the image (the entrypoint's
+  --data_dir, else ringcastd's own default under the WORKDIR) is an absolute path that is a
+  VOLUME, created before the VOLUME instruction and owned by the USER (so a new named volume is
+  writable by it).
 
 Usage: dockerfile_test.py DEPLOY_DIR SOURCE_DIR
 """
@@ -104,9 +108,67 @@ def main():
                  and "--server=127.0.0.1:7470" in health[0], str(health))
     checks.check("STOPSIGNAL SIGTERM", instructions(final, "STOPSIGNAL") == ["SIGTERM"])
     entrypoint = instructions(final, "ENTRYPOINT")
-    checks.check("ENTRYPOINT is ringcastd (exec form)",
-                 len(entrypoint) == 1 and json.loads(entrypoint[0]) == ["ringcastd"], str(entrypoint))
+    try:
+        command = json.loads(entrypoint[0]) if len(entrypoint) == 1 else []
+    except ValueError:
+        command = []
+    # Flags after the binary are defaults: the arguments of `docker run`, compose's command and
+    # Kubernetes' args come after them, and ringcastd takes the last value of a flag.
+    checks.check("ENTRYPOINT is ringcastd (exec form), with flags only",
+                 command[:1] == ["ringcastd"] and all(a.startswith("--") for a in command[1:]),
+                 str(entrypoint))
+    check_data_volume(checks, final, command, user)
     checks.finish()
+
+
+def check_data_volume(checks, final, command, user):
+    """The image's default data directory is a VOLUME the USER owns."""
+    data_dirs = [a.split("=", 1)[1] for a in command[1:] if a.startswith("--data_dir=")]
+    workdirs = [args for keyword, args in final["instructions"] if keyword == "WORKDIR"]
+    # Without the flag, ringcastd's default is ringcast-data under the working directory.
+    data_dir = data_dirs[-1] if data_dirs else os.path.join(
+        workdirs[-1] if workdirs else "/", "ringcast-data")
+    if not os.path.isabs(data_dir) and workdirs:
+        data_dir = os.path.join(workdirs[-1], data_dir)
+    data_dir = os.path.normpath(data_dir)
+    checks.check("the default data directory is an absolute path (not memory-only)",
+                 data_dir.startswith("/") and data_dir != "/", data_dir)
+
+    positions = {}
+    volumes = []
+    for index, (keyword, args) in enumerate(final["instructions"]):
+        if keyword == "VOLUME":
+            try:
+                paths = json.loads(args) if args.startswith("[") else args.split()
+            except ValueError:
+                paths = []
+            if isinstance(paths, str):
+                paths = [paths]
+            for path in paths:
+                volumes.append(os.path.normpath(path))
+                positions.setdefault(os.path.normpath(path), index)
+    checks.check(f"the data directory {data_dir} is a VOLUME", data_dir in volumes, str(volumes))
+
+    # Created and handed to the USER's uid (install -d -o UID, or chown UID) before the VOLUME.
+    uid = user.split(":")[0]
+    owned_at = None
+    for index, (keyword, args) in enumerate(final["instructions"]):
+        if keyword != "RUN":
+            continue
+        for command_line in re.split(r"&&|;", args):
+            words = command_line.split()
+            if not words or data_dir not in [os.path.normpath(w) for w in words]:
+                continue
+            if words[0] == "install" and "-d" in words and "-o" in words \
+                    and words[words.index("-o") + 1] in (uid, "ringcast"):
+                owned_at = index
+            if words[0] == "chown" and re.match(rf"^(?:{re.escape(uid)}|ringcast)(?::|$)",
+                                                next((w for w in words[1:]
+                                                      if not w.startswith("-")), "")):
+                owned_at = index
+    checks.check(f"a RUN creates {data_dir} owned by the USER ({uid})", owned_at is not None)
+    checks.check("... before the VOLUME instruction (later build changes to a volume are dropped)",
+                 owned_at is not None and data_dir in positions and owned_at < positions[data_dir])
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Structural checks of the deploy files that no linter installed here can check: the compose file,
 the Kubernetes manifests, the Grafana provisioning and dashboard. Each file must parse, hold the
-expected keys, and agree with the others (ports, paths, names, timeouts).
+expected keys, and agree with the others (ports, paths, names, timeouts, where the durable topics'
+data directory is and what is mounted there).
 
 Usage: manifests_test.py DEPLOY_DIR
 """
@@ -16,11 +17,15 @@ sys.dont_write_bytecode = True
 
 import yaml  # noqa: E402
 
-from deploy_support import Checks, dashboard_exprs, dashboard_panels  # noqa: E402
+from deploy_support import (Checks, dashboard_exprs, dashboard_panels,  # noqa: E402
+                            dockerfile_stages)
 
 GRPC_PORT = 7470
 METRICS_PORT = 9470
 DEFAULT_SHUTDOWN_TIMEOUT = 30.0  # ringcastd's default --shutdown_timeout, in seconds
+DEFAULT_MIN_FREE_BYTES = 128 << 20  # ringcastd's default --min_free_bytes
+DEFAULT_SEGMENT_BYTES = 64 << 20  # ringcastd's default --segment_bytes
+DEFAULT_MAX_TOPICS = 1024  # ringcastd's default --max_topics
 
 
 def seconds(text):
@@ -47,6 +52,29 @@ def flags_of(lines):
 
 def port_of(address):
     return int(address.rsplit(":", 1)[1])
+
+
+def quantity(text):
+    """A Kubernetes storage quantity (10Gi, 500M, 1073741824) in bytes."""
+    match = re.fullmatch(r"(\d+)([KMGTPE]i?)?", str(text).strip())
+    if not match:
+        raise ValueError(f"not a quantity: {text!r}")
+    number, suffix = int(match.group(1)), match.group(2) or ""
+    power = " KMGTPE".index(suffix[:1]) if suffix else 0
+    return number * (1024 if suffix.endswith("i") else 1000) ** power
+
+
+def image_data_dir(deploy):
+    """The --data_dir the image's ENTRYPOINT passes (None if it passes none)."""
+    final = dockerfile_stages(os.path.join(deploy, "Dockerfile"))[-1]
+    entrypoints = [args for keyword, args in final["instructions"] if keyword == "ENTRYPOINT"]
+    if not entrypoints:
+        return None
+    try:
+        entrypoint = json.loads(entrypoints[-1])
+    except ValueError:
+        return None
+    return flags_of(a for a in entrypoint if a.startswith("--")).get("data_dir")
 
 
 def load_yaml(path):
@@ -80,6 +108,19 @@ def check_compose(checks, deploy):
     grace = seconds(ringcastd.get("stop_grace_period", "10s"))
     checks.check("compose: stop_grace_period exceeds --shutdown_timeout", grace > shutdown,
                  f"{grace} <= {shutdown}")
+    # Durable topics: the data directory (the command's --data_dir, else the image's) is a named
+    # volume, since the container's root file system is read-only.
+    data_dir = flags.get("data_dir", image_data_dir(deploy))
+    checks.check("compose: ringcastd runs with a read-only root file system",
+                 ringcastd.get("read_only") is True)
+    checks.check("compose: ringcastd's --data_dir is an absolute path",
+                 bool(data_dir) and data_dir.startswith("/"), str(data_dir))
+    named = compose.get("volumes") or {}
+    data_mounts = [str(v).split(":") for v in ringcastd.get("volumes", [])
+                   if str(v).split(":")[1:2] == [data_dir]]
+    checks.check(f"compose: a named volume is mounted read-write at --data_dir ({data_dir})",
+                 len(data_mounts) == 1 and data_mounts[0][0] in named
+                 and "ro" not in data_mounts[0][2:], str(ringcastd.get("volumes")))
     for name, service in services.items():
         if name != "ringcastd" and service.get("image") == ringcastd.get("image"):
             checks.check(f"compose: {name} builds the ringcast image too (never pulled)",
@@ -217,14 +258,41 @@ def check_dashboard(checks, deploy):
                    "ringcast_publish_rejected_total", "ringcast_ring_occupancy",
                    "ringcast_backpressure_ratio", "ringcast_subscriber_lag_max",
                    "ringcast_subscribers", "ringcast_publish_streams", "process_cpu_seconds_total",
-                   "process_resident_memory_bytes"):
+                   "process_resident_memory_bytes", "ringcast_journal_bytes",
+                   "ringcast_disk_free_bytes", "ringcast_events_replayed_from_disk_total",
+                   "ringcast_journal_refusing"):
         checks.check(f"dashboard: shows {needed}", needed in exprs)
     checks.check("dashboard: rejections by reason", re.search(
         r"by \([^)]*reason[^)]*\) \(rate\(ringcast_publish_rejected_total", exprs) is not None)
-    for histogram in ("ringcast_delivery_latency_seconds", "ringcast_publish_latency_seconds"):
+    for histogram in ("ringcast_delivery_latency_seconds", "ringcast_publish_latency_seconds",
+                      "ringcast_journal_sync_seconds"):
         checks.check(f"dashboard: percentiles of {histogram}", re.search(
             r"histogram_quantile\(0\.99, sum by \([^)]*\ble\b[^)]*\) \(rate\(" + histogram
             + r"_bucket", exprs) is not None)
+    checks.check("dashboard: fsync p50 too", re.search(
+        r"histogram_quantile\(0\.5, sum by \([^)]*\ble\b[^)]*\) \(rate\("
+        r"ringcast_journal_sync_seconds_bucket", exprs) is not None)
+
+    # The durability panels sit together under a row of their own (the panels below a row, down
+    # to the next one).
+    rows = sorted((p["gridPos"]["y"], p.get("title")) for p in dashboard["panels"]
+                  if p.get("type") == "row")
+    under = {}
+    for panel in dashboard["panels"]:
+        if panel.get("type") == "row":
+            continue
+        above = [title for y, title in rows if y <= panel["gridPos"]["y"]]
+        under.setdefault(above[-1] if above else None, []).append(panel)
+    for row in dashboard["panels"]:
+        if row.get("type") == "row" and row.get("collapsed"):
+            under.setdefault(row.get("title"), []).extend(row.get("panels", []))
+    durability = " ".join(t.get("expr", "") for p in under.get("Durability", [])
+                          for t in p.get("targets", []))
+    checks.check("dashboard: a row Durability", "Durability" in under, str([t for _, t in rows]))
+    for needed in ("ringcast_journal_bytes", "ringcast_journal_sync_seconds_bucket",
+                   "ringcast_disk_free_bytes", "ringcast_events_replayed_from_disk_total",
+                   "ringcast_journal_refusing"):
+        checks.check(f"dashboard: row Durability shows {needed}", needed in durability)
 
 
 def check_kubernetes(checks, deploy):
@@ -252,28 +320,41 @@ def check_kubernetes(checks, deploy):
         checks.check(f"k8s: exactly one {kind}", len(found) == 1, f"{len(found)}")
         return found[0] if len(found) == 1 else None
 
-    deployment, configmap, service = one("Deployment"), one("ConfigMap"), one("Service")
+    workload, configmap, service = one("StatefulSet"), one("ConfigMap"), one("Service")
+    checks.check("k8s: no Deployment (ringcastd keeps its volume as a StatefulSet)",
+                 not any(kind == "Deployment" for kind, _ in docs))
     monitor, rule = one("ServiceMonitor"), one("PrometheusRule")
     namespaces = {doc["metadata"].get("namespace") for (kind, _), (_, doc) in docs.items()
                   if kind != "Namespace"}
     declared = {name for (kind, name) in docs if kind == "Namespace"}
     checks.check("k8s: every object in the namespace namespace.yaml creates",
                  len(namespaces) == 1 and namespaces == declared, f"{namespaces} vs {declared}")
-    if not (deployment and configmap and service):
+    if not (workload and configmap and service):
         return
 
-    spec = deployment["spec"]
+    spec = workload["spec"]
     pod = spec["template"]["spec"]
     pod_labels = spec["template"]["metadata"]["labels"]
-    checks.check("k8s: one replica, replaced with Recreate (topics live in memory)",
-                 spec.get("replicas") == 1 and spec.get("strategy", {}).get("type") == "Recreate")
+    # A StatefulSet never runs two pods of one ordinal, so with one replica an update stops the old
+    # pod before starting the new one, as a topic's publishers and subscribers need.
+    update = spec.get("updateStrategy", {}).get("type", "RollingUpdate")
+    checks.check("k8s: one replica, updated one pod at a time (RollingUpdate or OnDelete)",
+                 spec.get("replicas") == 1 and update in ("RollingUpdate", "OnDelete"),
+                 f"replicas {spec.get('replicas')}, {update}")
+    checks.check("k8s: the StatefulSet's serviceName is the Service",
+                 spec.get("serviceName") == service["metadata"]["name"],
+                 str(spec.get("serviceName")))
+    retention = spec.get("persistentVolumeClaimRetentionPolicy", {})
+    checks.check("k8s: deleting or scaling the StatefulSet keeps the data (Retain)",
+                 retention.get("whenDeleted", "Retain") == "Retain"
+                 and retention.get("whenScaled", "Retain") == "Retain", str(retention))
     checks.check("k8s: selector matches the pod labels",
                  spec["selector"]["matchLabels"].items() <= pod_labels.items())
     containers = pod["containers"]
     if not checks.check("k8s: one container", len(containers) == 1):
         return
     container = containers[0]
-    for probe in ("readinessProbe", "livenessProbe"):
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         checks.check(f"k8s: {probe} is a gRPC probe on {GRPC_PORT}",
                      container.get(probe, {}).get("grpc", {}).get("port") == GRPC_PORT,
                      str(container.get(probe)))
@@ -293,6 +374,10 @@ def check_kubernetes(checks, deploy):
                  container_security.get("allowPrivilegeEscalation") is False
                  and container_security.get("readOnlyRootFilesystem") is True
                  and container_security.get("capabilities", {}).get("drop") == ["ALL"])
+    run_as = container_security.get("runAsGroup", pod_security.get("runAsGroup"))
+    checks.check("k8s: fsGroup is the user's group, so that it can write the data volume",
+                 pod_security.get("fsGroup") is not None and pod_security.get("fsGroup") == run_as,
+                 str(pod_security))
 
     # --flagfile names the mounted ConfigMap key.
     flagfile_args = [a for a in container.get("args", []) if a.startswith("--flagfile=")]
@@ -320,6 +405,7 @@ def check_kubernetes(checks, deploy):
         grace = pod.get("terminationGracePeriodSeconds", 30)
         checks.check("k8s: terminationGracePeriodSeconds exceeds preStop delay + --shutdown_timeout",
                      grace > delay + shutdown, f"{grace} <= {delay} + {shutdown}")
+        check_data_volume(checks, flags, container, spec)
 
     # The Service exposes both ports by name and selects the pods.
     service_ports = {p.get("name"): (p.get("port"), p.get("targetPort"))
@@ -341,6 +427,42 @@ def check_kubernetes(checks, deploy):
     if rule:
         checks.check("k8s: PrometheusRule holds exactly deploy/prometheus/alerts.yml",
                      rule.get("spec") == load_yaml(os.path.join(deploy, "prometheus", "alerts.yml")))
+
+
+def check_data_volume(checks, flags, container, spec):
+    """The flag file's --data_dir is a volumeClaimTemplate mounted read-write, and big enough for
+    what the flags let the journals keep."""
+    data_dir = flags.get("data_dir", "")
+    checks.check("k8s: the flag file names an absolute --data_dir (the root file system is "
+                 "read-only)", data_dir.startswith("/"), data_dir)
+    claims = {c["metadata"]["name"]: c for c in spec.get("volumeClaimTemplates", [])}
+    mounts = [m for m in container.get("volumeMounts", [])
+              if m.get("mountPath", "").rstrip("/") == data_dir.rstrip("/")]
+    mounted = mounts[0]["name"] if len(mounts) == 1 else None
+    if not checks.check("k8s: a volumeClaimTemplate is mounted read-write at --data_dir",
+                        mounted in claims and not mounts[0].get("readOnly")
+                        and not mounts[0].get("subPath"),
+                        f"claims {sorted(claims)}, mounts at {data_dir}: {mounts}"):
+        return
+    claim = claims[mounted]["spec"]
+    checks.check("k8s: the data claim is ReadWriteOnce (one pod writes it)",
+                 claim.get("accessModes") in (["ReadWriteOnce"], ["ReadWriteOncePod"]),
+                 str(claim.get("accessModes")))
+    storage = claim.get("resources", {}).get("requests", {}).get("storage")
+    if not checks.check("k8s: the data claim requests storage", storage is not None):
+        return
+    # Retention deletes whole old segments, never the one being written: a topic keeps at most
+    # about --retention_bytes plus a segment. Every topic at that, plus the free-space guard, fits.
+    retention = int(flags.get("retention_bytes", "0"))
+    if checks.check("k8s: --retention_bytes bounds the journals (the volume is fixed)",
+                    retention > 0):
+        topics = int(flags.get("max_topics", DEFAULT_MAX_TOPICS))
+        segment = int(flags.get("segment_bytes", DEFAULT_SEGMENT_BYTES))
+        guard = int(flags.get("min_free_bytes", DEFAULT_MIN_FREE_BYTES))
+        need = topics * (retention + segment) + guard
+        checks.check("k8s: the claim holds --max_topics x (--retention_bytes + --segment_bytes) + "
+                     "--min_free_bytes", quantity(storage) >= need,
+                     f"{storage} = {quantity(storage)} < {need}")
 
 
 def main():

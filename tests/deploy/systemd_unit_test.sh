@@ -3,7 +3,8 @@
 # (run on a copy whose ExecStart names the built ringcastd, since verify checks the binary exists),
 # `systemd-analyze security --offline=yes` rates its exposure 2.0 or better, it carries the
 # hardening and restart settings the deploy README promises, reads its flags with --flagfile, and
-# gives the graceful shutdown (--shutdown_timeout of ringcastd.flags) time before SIGKILL.
+# gives the graceful shutdown (--shutdown_timeout of ringcastd.flags) time before SIGKILL, and gives
+# the durable topics a StateDirectory that the flag file's --data_dir names.
 # Usage: systemd_unit_test.sh DEPLOY_DIR RINGCASTD
 set -euo pipefail
 deploy=$1
@@ -52,6 +53,17 @@ check "SystemCallFilter=@system-service" grep -qx 'SystemCallFilter=@system-serv
 check "LimitNOFILE is set" test -n "$(setting LimitNOFILE)"
 check "ExecStart reads /etc/ringcast/ringcastd.flags" \
   grep -qE '^ExecStart=/usr/local/bin/ringcastd --flagfile=/etc/ringcast/ringcastd.flags$' "$unit"
+
+# Durable topics: the data directory is the unit's StateDirectory (under ProtectSystem=strict the
+# only writable path), owned by the dynamic user and private to it. The flag file names it by its
+# absolute path: ringcastd's default, relative to the working directory (/), is read-only here.
+expect StateDirectory ringcast
+expect StateDirectoryMode 0700
+check "no ReadWritePaths= (nothing writable but the state directory)" test -z "$(setting ReadWritePaths)"
+data_dir=$(grep -E '^--data_dir=' "$flags" | tail -1 | cut -d= -f2- || true)
+echo "--data_dir=$data_dir"
+check "ringcastd.flags --data_dir=/var/lib/\$StateDirectory" \
+  test "$data_dir" == "/var/lib/$(setting StateDirectory)"
 
 # TimeoutStopSec above the flag file's --shutdown_timeout (ringcastd's default: 30s).
 microseconds() { systemd-analyze timespan "$1" | awk '$1 == "μs:" { print $2 }'; }
