@@ -123,9 +123,9 @@ TEST(DurableTopicStress, PublishersSubscribersAndDiskReplayAgreeWithTheJournal) 
       for (int i = 0; i < 3; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(30));
         auto queue = std::make_shared<CheckingQueue>(topic->doorbell(), 8);
-        absl::StatusOr<int64_t> first = registry.Subscribe(
-            topic, queue, SubscriberSettings{.max_batch_events = 100},
-            StartPosition{.kind = StartPosition::Kind::kEarliest}, 100);
+        absl::StatusOr<int64_t> first =
+            registry.Subscribe(topic, queue, SubscriberSettings{.max_batch_events = 100},
+                               StartPosition{.kind = StartPosition::Kind::kEarliest}, 100);
         ASSERT_TRUE(first.ok()) << first.status();
         EXPECT_EQ(*first, 0);
         queue->ExpectFrom(0);
