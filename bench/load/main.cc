@@ -276,6 +276,89 @@ Throughput RunThroughput(const Setup& setup, int run) {
   return r;
 }
 
+// Replay: a topic filled first (publishers, no subscribers), then read from EARLIEST by
+// --subscribers readers. Against a durable server whose topics hold fewer slots than --events, most
+// of the replay comes from the journal: this is the server's disk -> ring -> live catch-up rate.
+struct Replay {
+  double publish_seconds = 0;
+  double seconds = 0;  // from the first Subscribe to the last reader's last event
+  int64_t published = 0;
+  int64_t delivered = 0;
+  double cpu_seconds = -1;
+  bool server_cpu = false;
+  double client_cpu_seconds = -1;  // this process, over the replay
+  std::string error;
+};
+
+Replay RunReplay(const Setup& setup, int run) {
+  Replay r;
+  const int batch = absl::GetFlag(FLAGS_batch);
+  const int64_t batches = std::max<int64_t>(absl::GetFlag(FLAGS_events) / batch, 1);
+  const int readers = std::max(1, absl::GetFlag(FLAGS_subscribers));
+  auto admin = NewChannel(setup.target);
+  const std::string name = absl::StrCat(RunPrefix(run), "-replay");
+  if (absl::Status s = CreateTopic(*admin, name, absl::GetFlag(FLAGS_topic_capacity)); !s.ok()) {
+    r.error = std::string(s.message());
+    return r;
+  }
+  v1::PublishRequest request;
+  request.set_topic(name);
+  for (int i = 0; i < batch; ++i) {
+    request.add_events()->set_payload(
+        std::string(static_cast<std::size_t>(absl::GetFlag(FLAGS_event_bytes)), 'x'));
+  }
+  const grpc::ByteBuffer encoded = Encode(request);
+  {
+    grpc::GenericStub stub(NewChannel(setup.target));
+    const Clock::time_point start = Clock::now();
+    RawPublisher publisher(
+        stub,
+        [&](int64_t index) -> const grpc::ByteBuffer* {
+          return index < batches ? &encoded : nullptr;
+        },
+        absl::GetFlag(FLAGS_window));
+    if (const grpc::Status s = publisher.Wait(); !s.ok()) {
+      r.error = absl::StrCat("publish: ", s.error_message(), publisher.error());
+    }
+    r.published = publisher.events_acked();
+    r.publish_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  }
+  if (!r.error.empty()) {
+    DeleteTopics(*admin, {name});
+    return r;
+  }
+  std::vector<std::unique_ptr<grpc::GenericStub>> stubs;
+  std::vector<std::unique_ptr<RawSubscriber>> subs;
+  const double cpu_before =
+      setup.server_pid != 0 ? ProcessCpuSeconds(setup.server_pid) : OwnCpuSeconds();
+  const double own_cpu_before = OwnCpuSeconds();
+  const Clock::time_point start = Clock::now();
+  for (int s = 0; s < readers; ++s) {
+    v1::SubscribeRequest subscribe;
+    subscribe.set_topic(name);
+    subscribe.set_position(v1::START_POSITION_EARLIEST);
+    subscribe.set_max_batch_events(4096);
+    stubs.push_back(std::make_unique<grpc::GenericStub>(NewChannel(setup.target)));
+    subs.push_back(std::make_unique<RawSubscriber>(*stubs.back(), subscribe, r.published));
+  }
+  for (auto& s : subs) {
+    s->Wait();  // ends CANCELLED once it has everything, or with the server's error
+    r.delivered += s->events();
+  }
+  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const double cpu_after =
+      setup.server_pid != 0 ? ProcessCpuSeconds(setup.server_pid) : OwnCpuSeconds();
+  r.cpu_seconds = cpu_before >= 0 && cpu_after >= 0 ? cpu_after - cpu_before : -1;
+  r.server_cpu = setup.server_pid != 0;
+  if (r.server_cpu) r.client_cpu_seconds = OwnCpuSeconds() - own_cpu_before;
+  if (r.delivered != r.published * readers) {
+    r.error = absl::StrCat("replayed ", r.delivered, " events, expected ", r.published * readers,
+                           " (a memory-only server keeps only the ring)");
+  }
+  DeleteTopics(*admin, {name});
+  return r;
+}
+
 struct Latency {
   int64_t events = 0;
   double achieved_rate = 0;
@@ -477,11 +560,13 @@ std::string CommonJson(const char* mode) {
 
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "ringcast-bench throughput|latency [flags]: the end-to-end load generator (see --help)");
+      "ringcast-bench throughput|latency|crowd|replay [flags]: the end-to-end load generator (see "
+      "--help)");
   const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   const std::string mode = positional.size() > 1 ? positional[1] : "throughput";
-  if (mode != "throughput" && mode != "latency" && mode != "crowd") {
-    std::fprintf(stderr, "ringcast-bench: unknown mode '%s' (throughput, latency or crowd)\n",
+  if (mode != "throughput" && mode != "latency" && mode != "crowd" && mode != "replay") {
+    std::fprintf(stderr,
+                 "ringcast-bench: unknown mode '%s' (throughput, latency, crowd or replay)\n",
                  mode.c_str());
     return 2;
   }
@@ -541,6 +626,36 @@ int Main(int argc, char** argv) {
             "s per M delivered, %.3f per M published%s\n",
             run, published, delivered, delivered * bytes / 1e6, r.server_cpu ? "server" : "process",
             cpu_per_m, cpu_per_m_published,
+            r.error.empty() ? "" : absl::StrCat("  FAILED: ", r.error));
+      }
+    } else if (mode == "replay") {
+      const Replay r = RunReplay(*setup, run);
+      ok &= r.error.empty();
+      const double rate = r.delivered / std::max(r.seconds, 1e-9);
+      const double cpu_per_m =
+          r.cpu_seconds >= 0 && r.delivered > 0 ? r.cpu_seconds / (r.delivered / 1e6) : -1;
+      if (json) {
+        absl::PrintF(
+            "{%s,\"run\":%d,\"events\":%d,\"publish_seconds\":%.4f,\"seconds\":%.4f,"
+            "\"replayed_events_per_sec\":%.0f,\"replayed_bytes_per_sec\":%.0f,"
+            "\"%s_cpu_sec_per_m_replayed\":%s,\"client_cpu_sec_per_m_replayed\":%s,"
+            "\"topic_capacity\":%d,\"nproc\":%d,"
+            "\"server\":\"%s\",\"verified\":%s%s}\n",
+            CommonJson("replay"), run, r.published, r.publish_seconds, r.seconds, rate,
+            rate * absl::GetFlag(FLAGS_event_bytes), r.server_cpu ? "server" : "process",
+            cpu_per_m >= 0 ? absl::StrFormat("%.4f", cpu_per_m) : std::string("null"),
+            r.client_cpu_seconds >= 0 && r.delivered > 0
+                ? absl::StrFormat("%.4f", r.client_cpu_seconds / (r.delivered / 1e6))
+                : std::string("null"),
+            absl::GetFlag(FLAGS_topic_capacity), machine.cpus.size(),
+            setup->embedded ? "embedded" : "external", r.error.empty() ? "true" : "false",
+            r.error.empty() ? "" : absl::StrCat(",\"error\":", JsonString(r.error)));
+      } else {
+        absl::PrintF(
+            "run %d: %d events published in %.2f s, replayed from EARLIEST to %d reader(s) at "
+            "%.0f events/s, %s CPU %.3f s per M replayed%s\n",
+            run, r.published, r.publish_seconds, std::max(1, absl::GetFlag(FLAGS_subscribers)),
+            rate, r.server_cpu ? "server" : "process", cpu_per_m,
             r.error.empty() ? "" : absl::StrCat("  FAILED: ", r.error));
       }
     } else if (mode == "crowd") {

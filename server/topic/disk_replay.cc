@@ -53,12 +53,12 @@ int DiskReplay::DoWork() {
                             .end = buffer_.size(),
                             .first_sequence = first,
                             .last_sequence = reader_->next() - 1};
-  if (queue_->Offer(response) == OutboundQueue::OfferResult::kFull) {
-    pending_ = std::move(response);
-    return 1;
-  }
+  // Counted as read: a response the queue cannot take now waits in pending_ and goes next.
   topic_->counters().events_replayed_from_disk.fetch_add(static_cast<uint64_t>(*read),
                                                          std::memory_order_relaxed);
+  if (queue_->Offer(response) == OutboundQueue::OfferResult::kFull) {
+    pending_ = std::move(response);
+  }
   return 1;
 }
 

@@ -82,10 +82,21 @@ class Durability(unittest.TestCase):
         return sorted(glob.glob(os.path.join(self.data, "topics", f"t_{topic}", "*.log")))
 
     def test_kill_9_under_load_loses_no_acknowledged_event(self):
+        self.kill_9_rounds(3, "--journal_sync=always")
+
+    def test_kill_9_loses_nothing_acknowledged_under_interval_sync(self):
+        """An ack under `interval` means written to the OS: a killed process loses none of it."""
+        self.kill_9_rounds(2, "--journal_sync=interval", "--journal_sync_interval=50ms")
+
+    def test_kill_9_loses_nothing_acknowledged_without_sync(self):
+        self.kill_9_rounds(2, "--journal_sync=none")
+
+    def kill_9_rounds(self, rounds, *flags):
         acked = {}  # sequence -> payload, for every acknowledged event
         rng = random.Random(7)
-        for round_number in range(3):
-            server, client = self.start("--default_ring_capacity=1024")
+        flags = ("--default_ring_capacity=1024", *flags)
+        for round_number in range(rounds):
+            server, client = self.start(*flags)
             stop = threading.Event()
             batches_acked = [0]
 
@@ -124,7 +135,7 @@ class Durability(unittest.TestCase):
             self.assertGreater(batches_acked[0], 10, "the load was too light to prove anything")
             server.stop(show_log=False)
 
-            server, client = self.start("--default_ring_capacity=1024")
+            server, client = self.start(*flags)
             topic = client.get("orders")
             self.assertGreaterEqual(topic.next_sequence, max(acked) + 1)
             self.assertEqual(topic.oldest_sequence, 0)
@@ -305,6 +316,81 @@ class Durability(unittest.TestCase):
         [again] = client.publish([("full", [b"g"])])
         self.assertTrue(again.HasField("error"), again)
         self.assertEqual(client.get("full").next_sequence, acked)
+
+    def test_a_disk_that_really_fills_refuses_publishes_then_recovers_without_loss(self):
+        """No guard (--min_free_bytes=0): the journal's writes fail with ENOSPC on a small tmpfs.
+        Publishes are refused with RESOURCE_EXHAUSTED, reads go on, and once space is freed
+        publishing resumes where the sequence stopped; a restart finds every acknowledged event."""
+        mount = os.path.join(self.data, "tiny")
+        os.mkdir(mount)
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", mount],
+                                 capture_output=True, text=True)
+        if mounted.returncode != 0:
+            self.skipTest(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+        self.addCleanup(subprocess.run, ["umount", "-l", mount])
+        filler = os.path.join(mount, "filler")
+        with open(filler, "wb") as f:
+            f.write(b"\0" * (2 << 20))
+        flags = (f"--data_dir={mount}/data", "--max_event_bytes=65536",
+                 "--segment_bytes=1572864", "--min_free_bytes=0")
+        server, client = self.start(*flags)
+        # The batch in flight when a write fails stays in the ring and is acknowledged once the
+        # journal writes it: its ack waits for space. Later batches are refused at once.
+        impatient = Client(server.address, pb, deadline=3)
+        self.addCleanup(impatient.close)
+        payloads = {}  # sequence -> payload, acknowledged
+        waiting = []  # payloads of batches whose ack was still waiting for space
+        refusal = None
+        for batch in range(600):
+            batch_payloads = [payload_of(f"b{batch}i{i}", 1000) for i in range(20)]
+            try:
+                [response] = impatient.publish([("full", batch_payloads)])
+            except grpc.RpcError as e:
+                self.assertEqual(e.code(), grpc.StatusCode.DEADLINE_EXCEEDED, e)
+                waiting.append(batch_payloads)
+                continue
+            if response.HasField("error"):
+                refusal = response.error
+                break
+            self.assertEqual(waiting, [], "a batch was acknowledged after a later one waited")
+            for i, payload in enumerate(batch_payloads):
+                payloads[response.ack.first_sequence + i] = payload
+        self.assertIsNotNone(refusal, "the tmpfs never filled")
+        self.assertEqual(refusal.code, grpc.StatusCode.RESOURCE_EXHAUSTED.value[0], refusal)
+        self.assertIn("disk is full", refusal.message)
+        self.assertLessEqual(len(waiting), 1, "refusal came only after several waiting batches")
+        acked = len(payloads)
+        self.assertGreater(acked, 1000)
+        self.assertEqual(sorted(payloads), list(range(acked)))
+        # Reads go on while the disk is full.
+        events = self.read_all(client, "full", acked)
+        self.assertEqual([(e.sequence, e.payload) for e in events], sorted(payloads.items()))
+        # Space comes back: publishing resumes, the sequence continues.
+        os.remove(filler)
+        resumed = None
+        for _ in range(100):
+            [response] = client.publish([("full", [b"after-space"])])
+            if response.HasField("ack"):
+                resumed = response.ack
+                break
+            time.sleep(0.1)
+        self.assertIsNotNone(resumed, "publishing never resumed after space was freed")
+        # The batch that waited was written once space returned, right after the acked ones.
+        for batch_payloads in waiting:
+            for payload in batch_payloads:
+                payloads[len(payloads)] = payload
+        self.assertEqual(resumed.first_sequence, len(payloads))
+        payloads[resumed.first_sequence] = b"after-space"
+        # Whatever the journal accepted before the disk filled, and after, survives a restart.
+        server.stop(show_log=False)
+        server, client = self.start(*flags)
+        topic = client.get("full")
+        self.assertEqual(topic.next_sequence, resumed.first_sequence + 1)
+        events = self.read_all(client, "full", topic.next_sequence)
+        self.assertEqual([e.sequence for e in events], list(range(topic.next_sequence)))
+        for event in events:
+            if event.sequence in payloads:
+                self.assertEqual(event.payload, payloads[event.sequence], event.sequence)
 
 
 if __name__ == "__main__":
