@@ -229,6 +229,11 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   auto replayed = Family("ringcast_events_replayed_from_disk_total",
                          "Events sent to subscribers from the journal (older than the ring).",
                          MetricType::Counter);
+  auto segments_deleted =
+      Family("ringcast_journal_segments_deleted_total",
+             "Segment files the durable topic's retention deleted (--retention_bytes, "
+             "--retention_age or the topic's own).",
+             MetricType::Counter);
   auto journal_refusing =
       Family("ringcast_journal_refusing",
              "1 while the durable topic refuses batches because its journal cannot take them (the "
@@ -262,6 +267,7 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
       AddGauge(journal_segments, by_topic, stage->journal().segments());
       AddGauge(journal_sequence, by_topic, static_cast<double>(stage->position().Get()));
       AddCounter(replayed, by_topic, AsDouble(c.events_replayed_from_disk));
+      AddCounter(segments_deleted, by_topic, AsDouble(c.journal_segments_deleted));
       AddGauge(journal_refusing, by_topic, topic->refusing() ? 1 : 0);
     }
   }
@@ -337,6 +343,7 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
                                &journal_segments,
                                &journal_sequence,
                                &replayed,
+                               &segments_deleted,
                                &journal_refusing,
                                &sync_latency,
                                &recovery,

@@ -28,11 +28,6 @@ absl::Status FromErrorCode(const std::error_code& error, absl::string_view what)
   return absl::UnavailableError(absl::StrCat(what, ": ", error.message()));
 }
 
-template <class T>
-bool ParseNumber(absl::string_view text, T& out) {
-  return absl::SimpleAtoi(text, &out);
-}
-
 }  // namespace
 
 std::string FormatTopicDefinition(const TopicDefinition& d) {
@@ -56,16 +51,16 @@ absl::StatusOr<TopicDefinition> ParseTopicDefinition(absl::string_view text) {
       d.name = std::string(value);
       has_name = true;
     } else if (key == "capacity") {
-      ok = has_capacity = ParseNumber(value, d.capacity);
+      ok = has_capacity = absl::SimpleAtoi(value, &d.capacity);
     } else if (key == "max_bytes") {
-      ok = ParseNumber(value, d.max_bytes);
+      ok = absl::SimpleAtoi(value, &d.max_bytes);
     } else if (key == "retention_bytes") {
-      ok = ParseNumber(value, d.retention_bytes);
+      ok = absl::SimpleAtoi(value, &d.retention_bytes);
     } else if (key == "retention_age_seconds") {
-      ok = ParseNumber(value, seconds);
+      ok = absl::SimpleAtoi(value, &seconds);
       d.retention_age = absl::Seconds(seconds);
     } else if (key == "created_unix_nanos") {
-      ok = ParseNumber(value, d.created_unix_nanos);
+      ok = absl::SimpleAtoi(value, &d.created_unix_nanos);
     }  // unknown keys: written by a newer version; ignored
     if (!ok) {
       return absl::DataLossError(absl::StrCat("bad value in topic definition: \"", line, "\""));

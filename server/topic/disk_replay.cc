@@ -66,12 +66,14 @@ bool DiskReplay::TryHandOver() {
   if (reader_->next() < topic_->RingOldestSequence()) return false;
   // The fan-out stage offers from here on: its runner is the one to wake.
   queue_->RedirectWakeups(&topic_->doorbell());
+  // max_subscribers_ + 1: this reader is still counted among the topic's disk readers.
   absl::StatusOr<int64_t> registered =
       topic_->Register(queue_, settings_,
                        StartPosition{.kind = StartPosition::Kind::kSequence,
                                      .sequence = static_cast<uint64_t>(reader_->next())},
-                       max_subscribers_);
+                       max_subscribers_ + 1);
   if (registered.ok()) {
+    topic_->RemoveDiskReader();
     finished_.store(true, std::memory_order_release);  // pairs with the acquire in Finished
     return true;
   }
@@ -86,6 +88,7 @@ bool DiskReplay::TryHandOver() {
 
 void DiskReplay::End(const absl::Status& status) {
   if (!status.ok()) queue_->FinishNow(status);
+  topic_->RemoveDiskReader();
   finished_.store(true, std::memory_order_release);  // pairs with the acquire in Finished
 }
 

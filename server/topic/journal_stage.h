@@ -62,7 +62,6 @@ class JournalStage {
   // Events up to here are journaled (see the class comment): the fan-out stage's upstream.
   [[nodiscard]] const Sequence& position() const noexcept { return stage_.sequence(); }
   [[nodiscard]] const storage::Journal& journal() const noexcept { return *journal_; }
-  [[nodiscard]] const JournalSettings& settings() const noexcept { return settings_; }
 
  private:
   struct RunHandler {

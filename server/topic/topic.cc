@@ -244,6 +244,18 @@ int64_t Topic::PublishedHigh() const noexcept {
 
 int64_t Topic::NextSequence() const noexcept { return PublishedHigh() + 1; }
 
+bool Topic::TryAddDiskReader(uint32_t max_subscribers) noexcept {
+  // Like Register's check, a bound that two registrations at once may each pass: it limits
+  // resources, it does not count exactly.
+  if (subscriber_count_.load(std::memory_order_relaxed) +
+          disk_readers_.load(std::memory_order_relaxed) >=
+      max_subscribers) {
+    return false;
+  }
+  disk_readers_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
 absl::StatusOr<int64_t> Topic::Register(std::shared_ptr<OutboundQueue> queue,
                                         const SubscriberSettings& settings,
                                         const StartPosition& start, uint32_t max_subscribers) {
@@ -257,7 +269,9 @@ absl::StatusOr<int64_t> Topic::Register(std::shared_ptr<OutboundQueue> queue,
     if (draining_.load(std::memory_order_acquire)) {
       return absl::UnavailableError("server is shutting down");
     }
-    if (subscriber_count_.load(std::memory_order_relaxed) >= max_subscribers) {
+    if (subscriber_count_.load(std::memory_order_relaxed) +
+            disk_readers_.load(std::memory_order_relaxed) >=
+        max_subscribers) {
       return absl::ResourceExhaustedError(
           absl::StrCat("topic \"", name_, "\" already has ", max_subscribers,
                        " subscribers (--max_subscribers_per_topic)"));
@@ -395,7 +409,8 @@ TopicInfo Topic::Describe() const {
                  .capacity = capacity_,
                  .next_sequence = next,
                  .oldest_sequence = std::min(oldest, next),
-                 .subscribers = subscriber_count_.load(std::memory_order_relaxed),
+                 .subscribers = subscriber_count_.load(std::memory_order_relaxed) +
+                                disk_readers_.load(std::memory_order_relaxed),
                  .publish_streams = publish_streams_.load(std::memory_order_relaxed),
                  .backpressure_ratio = static_cast<double>(Occupancy()) / capacity_,
                  .bytes = bytes_.used(),
@@ -404,10 +419,8 @@ TopicInfo Topic::Describe() const {
     const storage::Journal& journal = journal_stage_->journal();
     info.durable = true;
     info.journal_bytes = journal.bytes();
-    info.journal_segments = journal.segments();
     info.retention_bytes = journal.options().retention_bytes;
     info.retention_age = journal.options().retention_age;
-    info.journaled_sequence = journal_stage_->position().Get();
   }
   return info;
 }

@@ -123,10 +123,8 @@ struct TopicInfo {
   uint64_t max_bytes = 0;  // the topic's byte budget
   bool durable = false;
   uint64_t journal_bytes = 0;
-  int journal_segments = 0;
   uint64_t retention_bytes = 0;                         // 0: no limit
   absl::Duration retention_age = absl::ZeroDuration();  // zero: no limit
-  int64_t journaled_sequence = -1;                      // the last event journaled (durable topics)
 };
 
 struct TopicSettings {
@@ -259,8 +257,17 @@ class Topic {
   [[nodiscard]] bool PublishersBlocked() const noexcept {
     return waiter_count_.load(std::memory_order_relaxed) > 0 || Occupancy() >= capacity_;
   }
+  // Subscribers registered with the fan-out stage (readers catching up from the journal not
+  // included: they join it when they reach the ring).
   [[nodiscard]] uint32_t subscriber_count() const noexcept {
     return subscriber_count_.load(std::memory_order_relaxed);
+  }
+  // Readers catching up from the journal: counted with the subscribers against
+  // `max_subscribers` and in the topic's figures. Any thread.
+  [[nodiscard]] bool TryAddDiskReader(uint32_t max_subscribers) noexcept;
+  void RemoveDiskReader() noexcept { disk_readers_.fetch_sub(1, std::memory_order_relaxed); }
+  [[nodiscard]] uint32_t disk_reader_count() const noexcept {
+    return disk_readers_.load(std::memory_order_relaxed);
   }
   [[nodiscard]] TopicCounters& counters() noexcept { return counters_; }
   [[nodiscard]] const TopicCounters& counters() const noexcept { return counters_; }
@@ -350,6 +357,7 @@ class Topic {
   std::atomic<bool> draining_{false};
   std::atomic<bool> failed_{false};
   std::atomic<uint32_t> subscriber_count_{0};
+  std::atomic<uint32_t> disk_readers_{0};  // relaxed: a count for limits and figures
   std::atomic<uint32_t> publish_streams_{0};
   TopicCounters counters_;
   const std::shared_ptr<LatencyHistogram> delivery_latency_;

@@ -118,6 +118,11 @@ absl::StatusOr<int64_t> TopicRegistry::Subscribe(const std::shared_ptr<Topic>& t
         "\" can replay: its journal retains sequences [", journal.first_sequence(), ", ",
         topic->NextSequence(), ") and the next to be published is ", topic->NextSequence()));
   }
+  if (!topic->TryAddDiskReader(max_subscribers)) {
+    return absl::ResourceExhaustedError(absl::StrCat("topic \"", topic->name(), "\" already has ",
+                                                     max_subscribers,
+                                                     " subscribers (--max_subscribers_per_topic)"));
+  }
   const std::size_t runner = replays_.LeastLoaded();
   replays_.Add(runner,
                std::make_shared<DiskReplay>(topic, std::move(queue), settings, max_subscribers,

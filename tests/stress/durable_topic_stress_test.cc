@@ -173,6 +173,24 @@ TEST(DurableTopicStress, PublishersSubscribersAndDiskReplayAgreeWithTheJournal) 
     absl::StatusOr<std::shared_ptr<Topic>> topic = registry.Get("durable");
     ASSERT_TRUE(topic.ok());
     EXPECT_EQ((*topic)->NextSequence(), total);
+    {
+      // A reader held on disk (its queue takes one response and is never drained) is one of the
+      // topic's subscribers, in its figures and against the limit, until it leaves.
+      auto held = std::make_shared<CheckingQueue>((*topic)->doorbell(), 1);
+      ASSERT_TRUE(registry
+                      .Subscribe(*topic, held, SubscriberSettings{.max_batch_events = 10},
+                                 StartPosition{.kind = StartPosition::Kind::kEarliest}, 1)
+                      .ok());
+      EXPECT_EQ((*topic)->Describe().subscribers, 1u);
+      auto refused = std::make_shared<CheckingQueue>((*topic)->doorbell(), 1);
+      EXPECT_TRUE(absl::IsResourceExhausted(
+          registry
+              .Subscribe(*topic, refused, SubscriberSettings{},
+                         StartPosition{.kind = StartPosition::Kind::kEarliest}, 1)
+              .status()));
+      held->Cancel();
+      EXPECT_TRUE(Eventually([&] { return (*topic)->Describe().subscribers == 0; }));
+    }
     auto queue = std::make_shared<CheckingQueue>((*topic)->doorbell(), 64);
     absl::StatusOr<int64_t> first =
         registry.Subscribe(*topic, queue, SubscriberSettings{.max_batch_events = 500},
