@@ -21,10 +21,11 @@ packages=(
   # the raw HTTP/2 client of the oversized-message test (a request no gRPC client would send)
   python3-h2
 )
-# `install-deps.sh --bench` adds what only the benchmark suite needs: gnuplot for its plots, and
-# nats-server, the peer that ringcast-nats-bench runs the end-to-end fan-out benchmark against.
+# `install-deps.sh --bench` adds what only the benchmark suite needs: gnuplot for its plots,
+# nats-server, the peer that ringcast-nats-bench runs the end-to-end fan-out benchmark against, and
+# libnats-dev, the NATS C client through which ringcast-jetstream-bench measures JetStream.
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(gnuplot-nox nats-server)
+  packages+=(gnuplot-nox nats-server libnats-dev)
 fi
 
 missing=()

@@ -16,7 +16,9 @@
 // latency: one publisher sends at a fixed --rate for --duration (open loop). Each event carries its
 // intended send time; subscribers record (receive time - intended send time), so a stall delays
 // the events behind it and is counted in full instead of being hidden by the sender waiting
-// (coordinated omission). HDR-style histogram; p50, p90, p99, p99.9, max.
+// (coordinated omission). HDR-style histogram; p50, p90, p99, p99.9, max. The publisher's acks are
+// timed the same way (ack arrival - the batch's intended send time: ack_p50_us ...), so with
+// --subscribers=0 the run measures publish -> ack alone.
 //
 // crowd: --subscribers subscriptions on one topic, 100 per connection; measures how long they take
 // to register, the server's resident memory per idle subscription, and how long one batch takes
@@ -366,6 +368,9 @@ struct Latency {
   // How late the sender handed each batch to gRPC (actual - intended send time): the part of the
   // latency the generator itself adds, reported so it can be told apart from the server's.
   LatencyRecorder send_lag;
+  // Per batch, its acknowledgement's arrival - its intended send time: publish -> ack, which on a
+  // durable topic under --journal_sync=always includes the fdatasync.
+  LatencyRecorder ack;
   std::string error;
 };
 
@@ -416,11 +421,30 @@ Latency RunLatency(const Setup& setup, int run) {
   auto stub = v1::EventService::NewStub(NewChannel(setup.target));
   grpc::ClientContext context;
   auto stream = stub->Publish(&context);
+  // The kernel may fire a sleeper's timer up to its slack late (50 us by default): the sender asks
+  // for none, so its own lateness stays small next to what it measures.
+  prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+  const Clock::time_point start = Clock::now() + std::chrono::milliseconds(10);
+  const double period_nanos = 1e9 * batch / rate;
+  const auto intended_nanos = [&](int64_t k) {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               (start + std::chrono::nanoseconds(
+                            static_cast<int64_t>(period_nanos * static_cast<double>(k))))
+                   .time_since_epoch())
+        .count();
+  };
   std::string rejected;  // written by the ack reader, read after it is joined
+  int64_t acked = 0;     // batches; likewise
   std::thread acks([&] {
     v1::PublishResponse response;
     while (stream->Read(&response)) {
-      if (!response.has_ack() && rejected.empty()) rejected = response.error().message();
+      const int64_t now = NowNanos();
+      if (!response.has_ack()) {
+        if (rejected.empty()) rejected = response.error().message();
+        continue;
+      }
+      ++acked;
+      r.ack.Record(now - intended_nanos(static_cast<int64_t>(response.batch_id())));
     }
   });
   v1::PublishRequest request;
@@ -428,11 +452,6 @@ Latency RunLatency(const Setup& setup, int run) {
   for (int i = 0; i < batch; ++i) {
     request.add_events()->set_payload(std::string(static_cast<std::size_t>(event_bytes), 'x'));
   }
-  // The kernel may fire a sleeper's timer up to its slack late (50 us by default): the sender asks
-  // for none, so its own lateness stays small next to what it measures.
-  prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
-  const Clock::time_point start = Clock::now() + std::chrono::milliseconds(10);
-  const double period_nanos = 1e9 * batch / rate;
   for (int64_t k = 0; k < batches; ++k) {
     const Clock::time_point due =
         start +
@@ -458,6 +477,9 @@ Latency RunLatency(const Setup& setup, int run) {
   acks.join();
   static_cast<void>(stream->Finish());
   if (r.error.empty() && !rejected.empty()) r.error = absl::StrCat("batch rejected: ", rejected);
+  if (r.error.empty() && acked != batches) {
+    r.error = absl::StrCat("acked ", acked, " of ", batches, " batches");
+  }
   for (auto& s : subs) s->Wait();
   for (const LatencyRecorder& rec : recorders) r.recorder.Add(rec);
   DeleteTopics(*channel, {topic});
@@ -682,23 +704,27 @@ int Main(int argc, char** argv) {
       ok &= r.error.empty();
       const auto us = [&](double q) { return r.recorder.Percentile(q) / 1e3; };
       const auto lag_us = [&](double q) { return r.send_lag.Percentile(q) / 1e3; };
+      const auto ack_us = [&](double q) { return r.ack.Percentile(q) / 1e3; };
       if (json) {
         absl::PrintF(
             "{%s,\"run\":%d,\"rate\":%.0f,\"achieved_rate\":%.0f,\"events\":%d,\"samples\":%d,"
             "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
-            "\"send_lag_p50_us\":%.1f,\"send_lag_p99_us\":%.1f,"
+            "\"send_lag_p50_us\":%.1f,\"send_lag_p99_us\":%.1f,\"ack_p50_us\":%.1f,"
+            "\"ack_p90_us\":%.1f,\"ack_p99_us\":%.1f,\"ack_p999_us\":%.1f,\"ack_max_us\":%.1f,"
             "\"nproc\":%d,\"server\":\"%s\",\"verified\":%s%s}\n",
             CommonJson("latency"), run, absl::GetFlag(FLAGS_rate), r.achieved_rate, r.events,
             r.recorder.count(), us(0.5), us(0.9), us(0.99), us(0.999), r.recorder.max() / 1e3,
-            lag_us(0.5), lag_us(0.99), machine.cpus.size(),
-            setup->embedded ? "embedded" : "external", r.error.empty() ? "true" : "false",
+            lag_us(0.5), lag_us(0.99), ack_us(0.5), ack_us(0.9), ack_us(0.99), ack_us(0.999),
+            r.ack.max() / 1e3, machine.cpus.size(), setup->embedded ? "embedded" : "external",
+            r.error.empty() ? "true" : "false",
             r.error.empty() ? "" : absl::StrCat(",\"error\":", JsonString(r.error)));
       } else {
         absl::PrintF(
             "run %d: %.0f events/s offered, %d samples: p50 %.1f us, p90 %.1f, p99 %.1f, p99.9 "
-            "%.1f, max %.1f (sender late by p50 %.1f us, p99 %.1f)%s\n",
+            "%.1f, max %.1f (sender late by p50 %.1f us, p99 %.1f); publish -> ack p50 %.1f us, "
+            "p99 %.1f%s\n",
             run, absl::GetFlag(FLAGS_rate), r.recorder.count(), us(0.5), us(0.9), us(0.99),
-            us(0.999), r.recorder.max() / 1e3, lag_us(0.5), lag_us(0.99),
+            us(0.999), r.recorder.max() / 1e3, lag_us(0.5), lag_us(0.99), ack_us(0.5), ack_us(0.99),
             r.error.empty() ? "" : absl::StrCat("  FAILED: ", r.error));
       }
     }

@@ -42,7 +42,6 @@
 // --format=json prints one object per run, with ringcast-bench's field names; table prints a line
 // per run.
 #include <sys/epoll.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -64,13 +63,13 @@
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "bench/common/server_process.h"
 #include "bench/core/report.h"
 #include "bench/peers/nats_connection.h"
+#include "bench/peers/nats_server.h"
 
 ABSL_FLAG(std::string, target, "", "host:port of a running nats-server");
 ABSL_FLAG(bool, spawn_server, false,
@@ -104,14 +103,7 @@ double SecondsBetween(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
 }
 
-// The server the runs measure.
-struct Server {
-  std::string host;
-  int port = 0;
-  int pid = 0;  // 0: unknown, no CPU figure
-  std::string version;
-  std::unique_ptr<ChildProcess> child;  // with --spawn_server
-};
+using nats::Server;
 
 // `batch` PUB commands of `event_bytes` each on `subject`: one write of the publisher.
 std::string EncodeBatch(const std::string& subject, int batch, int event_bytes) {
@@ -343,68 +335,6 @@ Throughput RunThroughput(const Server& server, int run) {
   return r;
 }
 
-// Starts nats-server on a free loopback port and waits until it accepts clients.
-absl::Status SpawnServer(Server& server) {
-  const std::string program =
-      FindProgram(absl::GetFlag(FLAGS_nats_server), {"/usr/local/sbin", "/usr/sbin", "/sbin"});
-  if (program.empty()) {
-    return absl::NotFoundError(absl::StrCat(
-        absl::GetFlag(FLAGS_nats_server),
-        " not found on PATH or in /usr/sbin (scripts/install-deps.sh --bench installs it)"));
-  }
-  absl::StatusOr<int> port = PickFreePort();
-  if (!port.ok()) return port.status();
-  server.host = "127.0.0.1";
-  server.port = *port;
-  auto child = ChildProcess::Spawn({program, "-a", server.host, "-p", std::to_string(server.port)},
-                                   absl::GetFlag(FLAGS_server_log));
-  if (!child.ok()) return child.status();
-  server.child = *std::move(child);
-  server.pid = server.child->pid();
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (true) {
-    auto probe = nats::Connection::Dial(server.host, server.port, "ringcast-nats-bench-probe",
-                                        absl::Seconds(5));
-    if (probe.ok()) {
-      server.version = (*probe)->server_version();
-      return absl::OkStatus();
-    }
-    if (server.child->Exited()) {
-      const int status = server.child->exit_status();
-      return absl::UnavailableError(
-          absl::StrCat(program,
-                       WIFEXITED(status) ? absl::StrCat(" exited with code ", WEXITSTATUS(status))
-                                         : absl::StrCat(" was killed by signal ", WTERMSIG(status)),
-                       " before accepting clients (see its log with --server_log=FILE)"));
-    }
-    if (absl::Now() > deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat(program, " accepted no client in 10 s: ", probe.status().message()));
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-}
-
-// Reaches the server given by --target, and finds its pid for the CPU figure.
-absl::Status ConnectToTarget(Server& server) {
-  const std::string target = absl::GetFlag(FLAGS_target);
-  const std::size_t colon = target.rfind(':');
-  if (colon == std::string::npos || !absl::SimpleAtoi(target.substr(colon + 1), &server.port)) {
-    return absl::InvalidArgumentError(absl::StrCat("--target=", target, " is not HOST:PORT"));
-  }
-  server.host = target.substr(0, colon);
-  if (server.host.size() >= 2 && server.host.front() == '[' && server.host.back() == ']') {
-    server.host = server.host.substr(1, server.host.size() - 2);  // [IPv6 address]
-  }
-  auto probe = nats::Connection::Dial(server.host, server.port, "ringcast-nats-bench-probe",
-                                      absl::GetFlag(FLAGS_timeout));
-  if (!probe.ok()) return probe.status();
-  server.version = (*probe)->server_version();
-  server.pid = absl::GetFlag(FLAGS_server_pid);
-  if (server.pid == 0) server.pid = FindListeningPid(server.port);
-  return absl::OkStatus();
-}
-
 std::string CommonJson(const Server& server) {
   return absl::StrCat(
       "\"mode\":\"throughput\",\"peer\":\"nats\",\"nats_version\":", JsonString(server.version),
@@ -482,7 +412,12 @@ int Main(int argc, char** argv) {
   }
   Server server;
   const absl::Status connected =
-      absl::GetFlag(FLAGS_spawn_server) ? SpawnServer(server) : ConnectToTarget(server);
+      absl::GetFlag(FLAGS_spawn_server)
+          ? nats::SpawnServer(absl::GetFlag(FLAGS_nats_server), {}, absl::GetFlag(FLAGS_server_log),
+                              "ringcast-nats-bench-probe", absl::Seconds(10), server)
+          : nats::ConnectToServer(absl::GetFlag(FLAGS_target), absl::GetFlag(FLAGS_server_pid),
+                                  "ringcast-nats-bench-probe", absl::GetFlag(FLAGS_timeout),
+                                  server);
   if (!connected.ok()) {
     std::fprintf(stderr, "ringcast-nats-bench: %s\n", connected.ToString().c_str());
     return 1;
