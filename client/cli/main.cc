@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -44,6 +45,8 @@ const std::vector<FlagSpec> kCommonFlags = {
     {"tls_cert", "FILE", "PEM client certificate", ""},
     {"tls_key", "FILE", "PEM client key", ""},
     {"tls_server_name", "NAME", "name to check in the server's certificate", ""},
+    {"token", "TOKEN", "bearer token for a server with an auth file (default: $RINGCAST_TOKEN)",
+     ""},
     {"format", "text|json", "output format", "text"},
     {"help", "", "show this help", ""},
 };
@@ -115,13 +118,21 @@ bool IsUtf8(absl::string_view s) {
   return true;
 }
 
+// --token, else $RINGCAST_TOKEN (which keeps the token out of the process list and shell history).
+std::string Token(const Args& args) {
+  if (std::string token = args.Get("token"); !token.empty()) return token;
+  const char* from_environment = std::getenv("RINGCAST_TOKEN");
+  return from_environment != nullptr ? from_environment : "";
+}
+
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Channel(const Args& args) {
   return client::Connect({.target = args.Get("server"),
                           .tls = args.GetBool("tls"),
                           .tls_ca_file = args.Get("tls_ca"),
                           .tls_cert_file = args.Get("tls_cert"),
                           .tls_key_file = args.Get("tls_key"),
-                          .tls_server_name = args.Get("tls_server_name")});
+                          .tls_server_name = args.Get("tls_server_name"),
+                          .token = Token(args)});
 }
 
 absl::StatusOr<client::TopicAdmin> Admin(const Args& args) {

@@ -11,6 +11,7 @@
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/client_interceptor.h"
 #include "status_conversion.h"
 
 namespace ringcast::client {
@@ -26,10 +27,64 @@ absl::StatusOr<std::string> ReadPem(const std::string& path, const char* what) {
   return contents;
 }
 
+// Adds the bearer token to every call's initial metadata, over TLS or plaintext alike (gRPC's call
+// credentials would refuse a plaintext channel, where a development server may still check tokens).
+class BearerToken final : public grpc::experimental::Interceptor {
+ public:
+  explicit BearerToken(const std::string& header) : header_(header) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->emplace("authorization", header_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string& header_;  // owned by the factory, which the channel keeps alive
+};
+
+class BearerTokenFactory final : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit BearerTokenFactory(std::string token) : header_(absl::StrCat("Bearer ", token)) {}
+
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo* /*info*/) override {
+    return new BearerToken(header_);
+  }
+
+ private:
+  const std::string header_;
+};
+
+// A header value: printable ASCII, no leading or trailing space.
+bool IsHeaderValue(const std::string& token) {
+  if (token.empty() || token.front() == ' ' || token.back() == ' ') return false;
+  for (const char c : token) {
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+std::shared_ptr<grpc::Channel> CreateChannel(
+    const ConnectionOptions& options, const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+    const grpc::ChannelArguments& args) {
+  if (options.token.empty()) return grpc::CreateCustomChannel(options.target, credentials, args);
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<BearerTokenFactory>(options.token));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(options.target, credentials, args,
+                                                                 std::move(interceptors));
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& options) {
   if (options.target.empty()) return absl::InvalidArgumentError("no server address");
+  if (!options.token.empty() && !IsHeaderValue(options.token)) {
+    return absl::InvalidArgumentError(
+        "the token must be printable ASCII without leading or trailing spaces");
+  }
   grpc::ChannelArguments args;
   // Long-lived streams: keep the connection checked while idle.
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30'000);
@@ -41,7 +96,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& 
         !options.tls_key_file.empty()) {
       return absl::InvalidArgumentError("TLS files were given but TLS is off");
     }
-    return grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
+    return CreateChannel(options, grpc::InsecureChannelCredentials(), args);
   }
   grpc::SslCredentialsOptions ssl;
   if (!options.tls_ca_file.empty()) {
@@ -64,7 +119,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& 
   if (!options.tls_server_name.empty()) {
     args.SetSslTargetNameOverride(options.tls_server_name);
   }
-  return grpc::CreateCustomChannel(options.target, grpc::SslCredentials(ssl), args);
+  return CreateChannel(options, grpc::SslCredentials(ssl), args);
 }
 
 absl::StatusOr<bool> CheckHealth(const std::shared_ptr<grpc::Channel>& channel,

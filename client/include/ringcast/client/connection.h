@@ -24,10 +24,14 @@ struct ConnectionOptions {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string tls_server_name;
+  // A bearer token: every call carries `authorization: Bearer <token>` metadata (a server with an
+  // --auth_file authenticates it). Over plaintext it travels in the clear: use it with TLS.
+  std::string token;
 };
 
 // A channel to options.target. Does not connect yet (the first call does). INVALID_ARGUMENT for
-// an empty target, an unreadable TLS file, or a certificate without its key.
+// an empty target, an unreadable TLS file, a certificate without its key, or a token that cannot be
+// a header value.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& options);
 
 // The server's grpc.health.v1 status for the whole server: true if SERVING, false if NOT_SERVING
