@@ -43,7 +43,7 @@ test-tsan: deps
 	  -DRINGCAST_BUILD_BENCH=OFF -DRINGCAST_BUILD_EXAMPLES=OFF -DRINGCAST_BUILD_SERVER=OFF
 	$(CMAKE) --build build-tsan -j$(JOBS)
 	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-	  $(CTEST) --test-dir build-tsan --output-on-failure -L 'core|storage|topic|stress'
+	  $(CTEST) --test-dir build-tsan --output-on-failure -L 'core|storage|topic|security|stress'
 
 # Everything else under AddressSanitizer + UndefinedBehaviorSanitizer. A Debug build, so the debug
 # checks (RINGCAST_DCHECK, such as the single-producer misuse check) run too. Tests labelled `rss`
