@@ -8,7 +8,7 @@
   server-wide series, such as the memory pools, the instance).
 * The alerts operators need are there: target down, backpressure, slow-subscriber cut-offs,
   publish rejections by reason, delivery p99, a journal refusing batches, the data disk nearly
-  full, slow journal syncs.
+  full, slow journal syncs, calls refused for their credentials.
 
 Usage: alert_rules_test.py ALERTS_YML ALERTS_TEST_YML
 """
@@ -28,7 +28,8 @@ from deploy_support import METRIC_NAME, Checks, load_rules  # noqa: E402
 # ringcastd's series without a `topic` label.
 SERVER_WIDE = re.compile(r"ringcast_(?:memory_\w+|topics|publish_streams|publish_latency_\w+|"
                          r"build_info|disk_free_bytes|journal_sync_seconds_\w+|"
-                         r"journal_recovery_seconds|journal_truncated_bytes_total)$")
+                         r"journal_recovery_seconds|journal_truncated_bytes_total|"
+                         r"auth_failures_total)$")
 
 REQUIRED = {
     "RingcastTargetDown": "up{",
@@ -39,6 +40,7 @@ REQUIRED = {
     "RingcastJournalRefusing": "ringcast_journal_refusing",
     "RingcastDiskNearlyFull": "ringcast_disk_free_bytes",
     "RingcastJournalSyncSlow": "ringcast_journal_sync_seconds_bucket",
+    "RingcastAuthFailures": "ringcast_auth_failures_total",
 }
 
 

@@ -121,6 +121,22 @@ def check_compose(checks, deploy):
     checks.check(f"compose: a named volume is mounted read-write at --data_dir ({data_dir})",
                  len(data_mounts) == 1 and data_mounts[0][0] in named
                  and "ro" not in data_mounts[0][2:], str(ringcastd.get("volumes")))
+    # TLS: /metrics stays reachable for Prometheus, and the health check and the other ringcast
+    # services speak TLS (the image's own check is plaintext).
+    if flags.get("tls_cert"):
+        metrics = flags.get("metrics_listen", "127.0.0.1:9470")
+        checks.check("compose: with TLS, --metrics_listen is set off loopback",
+                     not metrics.startswith("127.") and port_of(metrics) == METRICS_PORT, metrics)
+        health = ringcastd.get("healthcheck", {}).get("test", [])
+        checks.check("compose: ringcastd's health check runs `ringcast health --tls`",
+                     "ringcast" in health and "health" in health and "--tls" in health, str(health))
+        for name, service in services.items():
+            line = " ".join(str(a) for key in ("entrypoint", "command")
+                            for a in (service.get(key) or []))
+            if "--server=ringcastd:" in line:
+                checks.check(f"compose: {name} connects to ringcastd with TLS",
+                             "--tls " in line + " " and (not flags.get("tls_client_ca")
+                                                         or "--tls_cert=" in line), line)
     for name, service in services.items():
         if name != "ringcastd" and service.get("image") == ringcastd.get("image"):
             checks.check(f"compose: {name} builds the ringcast image too (never pulled)",
@@ -354,10 +370,6 @@ def check_kubernetes(checks, deploy):
     if not checks.check("k8s: one container", len(containers) == 1):
         return
     container = containers[0]
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        checks.check(f"k8s: {probe} is a gRPC probe on {GRPC_PORT}",
-                     container.get(probe, {}).get("grpc", {}).get("port") == GRPC_PORT,
-                     str(container.get(probe)))
     ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
     checks.check("k8s: container ports grpc 7470 and metrics 9470",
                  ports == {"grpc": GRPC_PORT, "metrics": METRICS_PORT}, str(ports))
@@ -406,6 +418,8 @@ def check_kubernetes(checks, deploy):
         checks.check("k8s: terminationGracePeriodSeconds exceeds preStop delay + --shutdown_timeout",
                      grace > delay + shutdown, f"{grace} <= {delay} + {shutdown}")
         check_data_volume(checks, flags, container, spec)
+        check_probes(checks, flags, container)
+        check_secret(checks, flags, container, pod, docs)
 
     # The Service exposes both ports by name and selects the pods.
     service_ports = {p.get("name"): (p.get("port"), p.get("targetPort"))
@@ -427,6 +441,73 @@ def check_kubernetes(checks, deploy):
     if rule:
         checks.check("k8s: PrometheusRule holds exactly deploy/prometheus/alerts.yml",
                      rule.get("spec") == load_yaml(os.path.join(deploy, "prometheus", "alerts.yml")))
+
+
+def health_command_flags(command):
+    """{flag: value} of a `ringcast health` command line, or None if it is not one."""
+    if command[:2] != ["ringcast", "health"]:
+        return None
+    return {a.lstrip("-").partition("=")[0]: a.partition("=")[2] for a in command[2:]
+            if a.startswith("--")}
+
+
+def check_probes(checks, flags, container):
+    """Health probes on the gRPC port: the kubelet's gRPC probe for a plaintext server; for a TLS
+    one (which the kubelet's probe cannot speak) `ringcast health` with TLS in the container,
+    presenting a client certificate when the server requires one."""
+    tls = bool(flags.get("tls_cert"))
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        spec = container.get(probe, {})
+        if not tls:
+            checks.check(f"k8s: {probe} is a gRPC probe on {GRPC_PORT}",
+                         spec.get("grpc", {}).get("port") == GRPC_PORT, str(spec))
+            continue
+        health = health_command_flags(spec.get("exec", {}).get("command", []))
+        ok = health is not None and health.get("server") == f"127.0.0.1:{GRPC_PORT}" \
+            and "tls" in health and health.get("tls_ca") and health.get("tls_server_name")
+        if flags.get("tls_client_ca"):
+            ok = ok and health.get("tls_cert") and health.get("tls_key")
+        checks.check(f"k8s: {probe} runs `ringcast health` with TLS on 127.0.0.1:{GRPC_PORT} "
+                     "(the server speaks TLS)", bool(ok), str(spec))
+        timeout = seconds(health.get("timeout", "10s")) if health else 0
+        checks.check(f"k8s: {probe}'s --timeout is under its timeoutSeconds",
+                     health is not None and timeout < spec.get("timeoutSeconds", 1),
+                     f"{timeout} vs {spec.get('timeoutSeconds')}")
+
+
+def check_secret(checks, flags, container, pod, docs):
+    """The TLS files and the auth file the flag file names come from a Secret mounted read-only as
+    a whole volume (a subPath mount would not see the Secret change), whose keys they are; the
+    Secret in the repository holds placeholders, never a key. /metrics, which TLS would move to
+    loopback, stays reachable for the ServiceMonitor."""
+    files = {name: flags[name] for name in ("tls_cert", "tls_key", "tls_client_ca", "auth_file")
+             if flags.get(name)}
+    checks.check("k8s: the flag file sets TLS, mTLS and the auth file",
+                 set(files) == {"tls_cert", "tls_key", "tls_client_ca", "auth_file"}, str(files))
+    if flags.get("tls_cert"):
+        metrics = flags.get("metrics_listen", "127.0.0.1:9470")
+        checks.check("k8s: with TLS, --metrics_listen is set off loopback (the ServiceMonitor "
+                     "scrapes the pod's address)", not metrics.startswith("127.")
+                     and port_of(metrics) == METRICS_PORT, metrics)
+    secrets = {name: doc for (kind, name), (_, doc) in docs.items() if kind == "Secret"}
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    for flag, path in files.items():
+        mounts = [m for m in container.get("volumeMounts", [])
+                  if os.path.dirname(path) == m.get("mountPath", "").rstrip("/")]
+        volume = volumes.get(mounts[0]["name"], {}) if len(mounts) == 1 else {}
+        secret = secrets.get(volume.get("secret", {}).get("secretName"))
+        checks.check(f"k8s: --{flag} is a key of a Secret of secret.yaml mounted read-only "
+                     "(no subPath)",
+                     secret is not None and mounts[0].get("readOnly") is True
+                     and not mounts[0].get("subPath")
+                     and os.path.basename(path) in {**secret.get("data", {}),
+                                                    **secret.get("stringData", {})},
+                     f"{path}: mounts {mounts}, volume {volume}")
+    for name, secret in secrets.items():
+        values = {**secret.get("stringData", {}), **secret.get("data", {})}
+        checks.check(f"k8s: Secret {name} holds placeholders, not keys or certificates",
+                     not any("-----BEGIN" in str(v) for v in values.values())
+                     and all("PLACEHOLDER" in str(v) for v in values.values()), str(values))
 
 
 def check_data_volume(checks, flags, container, spec):

@@ -4,7 +4,9 @@
 # `systemd-analyze security --offline=yes` rates its exposure 2.0 or better, it carries the
 # hardening and restart settings the deploy README promises, reads its flags with --flagfile, and
 # gives the graceful shutdown (--shutdown_timeout of ringcastd.flags) time before SIGKILL, and gives
-# the durable topics a StateDirectory that the flag file's --data_dir names.
+# the durable topics a StateDirectory that the flag file's --data_dir names; `systemctl reload`
+# sends SIGHUP; the TLS drop-in ringcastd-tls.conf verifies with it and loads the TLS files the
+# flags name as credentials.
 # Usage: systemd_unit_test.sh DEPLOY_DIR RINGCASTD
 set -euo pipefail
 deploy=$1
@@ -64,6 +66,45 @@ data_dir=$(grep -E '^--data_dir=' "$flags" | tail -1 | cut -d= -f2- || true)
 echo "--data_dir=$data_dir"
 check "ringcastd.flags --data_dir=/var/lib/\$StateDirectory" \
   test "$data_dir" == "/var/lib/$(setting StateDirectory)"
+
+# `systemctl reload` sends SIGHUP, which makes ringcastd read its auth file again.
+# shellcheck disable=SC2016  # $MAINPID is systemd's, not the shell's
+check "ExecReload=/bin/kill -HUP \$MAINPID" grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$unit"
+
+# The TLS drop-in: verifies with the unit (drop-ins next to a unit given by path are loaded) without
+# a warning and keeps its exposure; its credentials are the TLS files the flags name under %d, and
+# its ExecStart replaces the unit's with the same flag file first.
+dropin=$deploy/systemd/ringcastd-tls.conf
+mkdir -p "$work/tls/ringcastd.service.d"
+cp "$work/ringcastd.service" "$work/tls/ringcastd.service"
+sed "s#^ExecStart=/usr/local/bin/ringcastd #ExecStart=$ringcastd #" "$dropin" > "$work/tls/ringcastd.service.d/ringcastd-tls.conf"
+echo 'Bogus=1' >> "$work/tls/ringcastd.service.d/ringcastd-tls.conf"
+(cd "$work/tls" && systemd-analyze verify "$work/tls/ringcastd.service") > "$work/tls/probe.out" 2>&1 || true
+check "systemd-analyze verify reads the drop-in (a bad line in it is reported)" grep -q Bogus "$work/tls/probe.out"
+sed -i '$d' "$work/tls/ringcastd.service.d/ringcastd-tls.conf"
+tls_rc=0
+(cd "$work/tls" && systemd-analyze verify "$work/tls/ringcastd.service") > "$work/tls/verify.out" 2>&1 || tls_rc=$?
+cat "$work/tls/verify.out"
+check "with ringcastd-tls.conf: systemd-analyze verify exits 0, no warning" \
+  test "$tls_rc" -eq 0 -a ! -s "$work/tls/verify.out"
+tls_security_rc=0
+systemd-analyze security --offline=yes --threshold=20 "$work/tls/ringcastd.service" > "$work/tls/security.out" 2>&1 \
+  || tls_security_rc=$?
+grep 'Overall exposure' "$work/tls/security.out" || cat "$work/tls/security.out"
+check "with ringcastd-tls.conf: exposure 2.0 or better" test "$tls_security_rc" -eq 0
+exec_start=$(grep -E '^ExecStart=.' "$dropin" | tail -1 | cut -d= -f2-)
+check "ringcastd-tls.conf resets ExecStart= first" grep -qx 'ExecStart=' "$dropin"
+check "ringcastd-tls.conf's ExecStart reads /etc/ringcast/ringcastd.flags first" \
+  grep -qE '^/usr/local/bin/ringcastd --flagfile=/etc/ringcast/ringcastd.flags ' <<<"$exec_start"
+for pair in tls_cert:tls.crt tls_key:tls.key tls_client_ca:ca.crt; do
+  flag=${pair%%:*} id=${pair#*:}
+  # shellcheck disable=SC2016  # the inner script's positional parameters
+  check "ringcastd-tls.conf: --$flag=%d/$id, loaded by LoadCredential=$id:/etc/ringcast/tls/$id" \
+    bash -c 'grep -q -- " --$1=%d/$2\( \|$\)" <<<"$3" && grep -qx "LoadCredential=$2:/etc/ringcast/tls/$2" "$4"' \
+    _ "$flag" "$id" "$exec_start" "$dropin"
+done
+check "ringcastd-tls.conf: --auth_file is read in place (a credential copy would not reload)" \
+  grep -q -- ' --auth_file=/etc/ringcast/auth.json' <<<"$exec_start"
 
 # TimeoutStopSec above the flag file's --shutdown_timeout (ringcastd's default: 30s).
 microseconds() { systemd-analyze timespan "$1" | awk '$1 == "μs:" { print $2 }'; }
