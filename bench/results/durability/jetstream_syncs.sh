@@ -34,7 +34,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 # JetStream: nats-server with its defaults, under strace.
 port=$(free_port)
-strace -f -c -e trace="$calls" -o "$work/nats.strace" \
+strace -f -c --seccomp-bpf -e trace="$calls" -o "$work/nats.strace" \
   nats-server -a 127.0.0.1 -p "$port" -js -sd "$work/js" >"$work/nats.log" 2>&1 &
 tracer=$!
 wait_port "$port"
@@ -49,10 +49,34 @@ wait "$tracer" || true
 note "== nats-server $(nats-server -v 2>&1 | head -1), -js, defaults: system calls during both runs and shutdown"
 cat "$work/nats.strace" >>"$report"
 
+# JetStream again, tracing only the sync calls (each with its time, the server otherwise at full
+# speed: seccomp lets every other call through untraced), to place them against the runs.
+port=$(free_port)
+strace -f -tt --seccomp-bpf -e trace=fsync,fdatasync,sync_file_range,syncfs,sync,msync \
+  -e signal=none -o "$work/nats-syncs.strace" \
+  nats-server -a 127.0.0.1 -p "$port" -js -sd "$work/js2" >"$work/nats2.log" 2>&1 &
+tracer=$!
+wait_port "$port"
+nats_pid=$(pgrep -P "$tracer" nats-server)
+url=nats://127.0.0.1:$port
+{
+  echo "$(date +%T.%N) ingest starts"
+  "$bin_dir/ringcast-jetstream-bench" ingest --nats_url="$url" --server_pid="$nats_pid" \
+    --events="$events" --max_pending=4096 | sed 's/^/jetstream ingest /'
+  echo "$(date +%T.%N) latency starts"
+  "$bin_dir/ringcast-jetstream-bench" latency --nats_url="$url" --server_pid="$nats_pid" \
+    --rate=10000 --duration=10s | sed 's/^/jetstream latency /'
+  echo "$(date +%T.%N) runs done, stopping nats-server"
+} >"$work/nats2.timeline"
+kill -TERM "$nats_pid"
+wait "$tracer" || true
+note "== nats-server, -js, defaults, again: every sync call, timed, against the runs"
+cat "$work/nats2.timeline" "$work/nats-syncs.strace" >>"$report"
+
 # ringcastd under each journal sync mode, the same two runs.
 for sync in always interval; do
   rm -rf "$work/data"
-  strace -f -c -e trace="$calls" -o "$work/ringcastd-$sync.strace" \
+  strace -f -c --seccomp-bpf -e trace="$calls" -o "$work/ringcastd-$sync.strace" \
     "$bin_dir/ringcastd" --listen=127.0.0.1:0 --metrics_listen= --max_ring_capacity=4194304 \
     --data_dir="$work/data" --journal_sync="$sync" 2>"$work/ringcastd-$sync.log" &
   tracer=$!
