@@ -2,7 +2,8 @@
 // has a production default, so `ringcastd` alone serves on 0.0.0.0:7470.
 //
 // Signals: SIGTERM or SIGINT starts a graceful shutdown (bounded by --shutdown_timeout) and the
-// process exits 0 when it completes; a second signal during shutdown exits at once with 1.
+// process exits 0 when it completes; a second signal during shutdown exits at once with 1. SIGHUP
+// reloads --auth_file.
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -25,7 +26,22 @@
 ABSL_FLAG(std::string, listen, "0.0.0.0:7470",
           "gRPC listening address (host:port; port 0 picks one)");
 ABSL_FLAG(std::string, metrics_listen, "0.0.0.0:9470",
-          "Prometheus /metrics listening address (host:port); empty disables it");
+          "Prometheus /metrics listening address (host:port); empty disables it. /metrics is "
+          "plain HTTP: with --tls_cert the default becomes 127.0.0.1:9470 (loopback only)");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain: the server speaks TLS only (with --tls_key); reloaded when the "
+          "file changes");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificates: every client must present a certificate they signed (mTLS)");
+ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Seconds(10),
+          "how often the TLS files are checked for changes");
+ABSL_FLAG(std::string, auth_file, "",
+          "JSON file of principals, their hashed tokens or certificate subjects, and their rights "
+          "(docs/security-auth-file.md); reloaded on SIGHUP. Empty: anyone may do anything");
+ABSL_FLAG(bool, insecure_plaintext_tokens, false,
+          "development only: accept --auth_file without TLS (bearer tokens cross the network in "
+          "the clear)");
 ABSL_FLAG(uint32_t, default_ring_capacity, 65536,
           "ring slots (the retention window, in events) of a topic created without a capacity; "
           "a power of two");
@@ -107,6 +123,14 @@ absl::StatusOr<ringcast::server::ServerOptions> OptionsFromFlags() {
   ringcast::server::ServerOptions o;
   o.listen = absl::GetFlag(FLAGS_listen);
   o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  o.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  o.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  o.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  o.tls_reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
+  o.auth_file = absl::GetFlag(FLAGS_auth_file);
+  o.insecure_plaintext_tokens = absl::GetFlag(FLAGS_insecure_plaintext_tokens);
+  // /metrics has no TLS of its own: a TLS server keeps it on loopback unless told otherwise.
+  if (o.tls() && o.metrics_listen == "0.0.0.0:9470") o.metrics_listen = "127.0.0.1:9470";
   o.default_ring_capacity = absl::GetFlag(FLAGS_default_ring_capacity);
   o.max_ring_capacity = absl::GetFlag(FLAGS_max_ring_capacity);
   o.auto_create_topics = absl::GetFlag(FLAGS_auto_create_topics);
@@ -184,6 +208,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto server = ringcast::server::Server::Start(*std::move(options));
@@ -194,12 +219,22 @@ int main(int argc, char** argv) {
   }
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  for (;;) {
+    sigwait(&signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    // SIGHUP: the auth file again (TLS files are watched by themselves).
+    if (absl::Status s = (*server)->ReloadAuth(); s.ok()) {
+      Log(LogLevel::kInfo, "auth file reloaded", {{"auth_file", absl::GetFlag(FLAGS_auth_file)}});
+    } else {
+      Log(LogLevel::kError, "auth file reload failed: the previous rights stay in force",
+          {{"error", std::string(s.message())}});
+    }
+  }
   Log(LogLevel::kInfo, "signal received", {{"signal", strsignal(signal_number)}});
   std::thread shutdown([&] { (*server)->Shutdown(); });
   std::thread second_signal([&] {
-    int again = 0;
-    sigwait(&signals, &again);
+    int again = SIGHUP;
+    while (again == SIGHUP) sigwait(&signals, &again);
     Log(LogLevel::kWarning, "second signal during shutdown: exiting now",
         {{"signal", strsignal(again)}});
     _exit(1);

@@ -272,6 +272,17 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
     }
   }
   AddRejected(rejected, "", sources_.rejected_without_topic);
+  auto auth_failures = Family(
+      "ringcast_auth_failures_total",
+      "Calls refused for their credentials (reason unauthenticated: no, unknown or malformed "
+      "token or certificate) or their rights (reason denied: a call or publish batch the "
+      "principal may not make), with --auth_file.",
+      MetricType::Counter);
+  if (sources_.authentication_failures && sources_.denials) {
+    AddCounter(auth_failures, {{"reason", "unauthenticated"}},
+               static_cast<double>(sources_.authentication_failures()));
+    AddCounter(auth_failures, {{"reason", "denied"}}, static_cast<double>(sources_.denials()));
+  }
   if (sources_.publish_latency != nullptr) {
     AddHistogram(publish_latency, {}, *sources_.publish_latency);
   }
@@ -349,6 +360,7 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
                                &recovery,
                                &truncated,
                                &disk_free,
+                               &auth_failures,
                                &build}) {
     families.push_back(std::move(*family));
   }

@@ -12,6 +12,7 @@
 #ifndef RINGCAST_SERVER_OBSERVABILITY_METRICS_H_
 #define RINGCAST_SERVER_OBSERVABILITY_METRICS_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,6 +41,10 @@ struct MetricsSources {
   const LatencyHistogram* publish_latency;  // null when not measured
   // The gRPC transport's share of the memory budget (ServerOptions::TransportMemoryBytes).
   uint64_t transport_memory_bytes = 0;
+  // Calls refused UNAUTHENTICATED, and calls or batches refused PERMISSION_DENIED (--auth_file);
+  // left out when empty.
+  std::function<uint64_t()> authentication_failures;
+  std::function<uint64_t()> denials;
 };
 
 // The standard process_* figures, read from /proc/self.

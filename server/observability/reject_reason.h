@@ -22,8 +22,10 @@ enum class RejectReason {
   kInternal,      // the topic failed (a stage of its pipeline could not go on)
   kMemory,        // the server's memory budget (--max_memory_bytes) had no room for the batch
   kJournal,       // the topic's journal cannot take it: disk full, or a failed sync
+  kUnauthenticated,  // the publish stream had no valid credentials (--auth_file)
+  kDenied,           // the principal may not publish to the topic
 };
-inline constexpr std::size_t kRejectReasonCount = 9;
+inline constexpr std::size_t kRejectReasonCount = 11;
 
 // The label value.
 [[nodiscard]] constexpr absl::string_view RejectReasonName(RejectReason reason) {
@@ -46,6 +48,10 @@ inline constexpr std::size_t kRejectReasonCount = 9;
       return "memory";
     case RejectReason::kJournal:
       return "journal";
+    case RejectReason::kUnauthenticated:
+      return "unauthenticated";
+    case RejectReason::kDenied:
+      return "denied";
   }
   return "unknown";
 }

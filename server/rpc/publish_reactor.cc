@@ -57,13 +57,23 @@ class PublishReactor::JournalRelay final : public JournalWaiter {
   PublishReactor* reactor_;  // guarded by mu_
 };
 
-PublishReactor* PublishReactor::Start(ServerState& state) { return new PublishReactor(state); }
+PublishReactor* PublishReactor::Start(ServerState& state,
+                                      absl::StatusOr<CallAuth::PrincipalPtr> principal) {
+  return new PublishReactor(state, std::move(principal));
+}
 
-PublishReactor::PublishReactor(ServerState& state)
+PublishReactor::PublishReactor(ServerState& state, absl::StatusOr<CallAuth::PrincipalPtr> principal)
     : state_(state),
-      counted_(state.publish_streams.TryAdd(state.options.max_publish_streams)),
+      principal_(principal.ok() ? *principal : nullptr),
+      counted_(principal.ok() && state.publish_streams.TryAdd(state.options.max_publish_streams)),
       relay_(std::make_shared<JournalRelay>(this)) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!principal.ok()) {
+    state_.rejected_without_topic.Add(RejectReason::kUnauthenticated);
+    finished_ = true;
+    Finish(ToGrpcStatus(principal.status()));
+    return;
+  }
   if (!counted_) {
     finished_ = true;
     Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
@@ -132,6 +142,13 @@ void PublishReactor::HandleRequestLocked() {
   }
   if (absl::Status s = ValidateTopicName(request_.topic); !s.ok()) {
     RejectLocked(batch_id, RejectReason::kInvalid, s);
+    return;
+  }
+  // Before the topic is looked up (or created): a denied batch learns nothing of it.
+  if (absl::Status s =
+          state_.auth->Authorize(principal_.get(), security::Action::kPublish, request_.topic);
+      !s.ok()) {
+    RejectLocked(batch_id, RejectReason::kDenied, s);
     return;
   }
   if (request_.events.empty()) {

@@ -48,7 +48,10 @@ class PublishReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
 
  public:
   // Starts reading; the reactor deletes itself in OnDone.
-  static PublishReactor* Start(ServerState& state);
+  // `principal`: the stream's caller (null on an open server), or why it is refused (the stream
+  // then ends with that status at once).
+  static PublishReactor* Start(ServerState& state,
+                               absl::StatusOr<CallAuth::PrincipalPtr> principal);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -62,7 +65,7 @@ class PublishReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   void BeginShutdown();
 
  private:
-  explicit PublishReactor(ServerState& state);
+  PublishReactor(ServerState& state, absl::StatusOr<CallAuth::PrincipalPtr> principal);
   ~PublishReactor();
 
   // All of these require mu_ held.
@@ -96,6 +99,8 @@ class PublishReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
   void OnAlarm(bool fired);
 
   ServerState& state_;
+  // The caller, with the rights it had when the stream started (null: an open server).
+  const CallAuth::PrincipalPtr principal_;
   const bool counted_;  // took a --max_publish_streams slot
 
   std::mutex mu_;

@@ -1,5 +1,7 @@
 #include "ringcast/server/server.h"
 
+#include <unistd.h>
+
 #include <condition_variable>
 #include <mutex>
 #include <utility>
@@ -10,6 +12,9 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "observability/log.h"
 #include "observability/metrics.h"
 #include "rpc/publish_reactor.h"
@@ -26,12 +31,17 @@ class ServerImpl {
   absl::Status Start() {
     const ServerOptions& o = state_.options;
     // Every durable topic is back, its journal recovered, before anything is served.
+    absl::StatusOr<std::unique_ptr<CallAuth>> auth = CallAuth::Create(o.auth_file);
+    if (!auth.ok()) return absl::InvalidArgumentError(auth.status().message());
+    state_.auth = *std::move(auth);
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials = Credentials();
+    if (!credentials.ok()) return credentials.status();
     if (absl::Status s = state_.topics.OpenDataDirectory(); !s.ok()) return s;
     if (absl::Status s = StartMetrics(); !s.ok()) return s;
     grpc::EnableDefaultHealthCheckService(true);
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
-    builder.AddListeningPort(o.listen, grpc::InsecureServerCredentials(), &port_);
+    builder.AddListeningPort(o.listen, *credentials, &port_);
     builder.RegisterService(&events_);
     builder.RegisterService(&topics_);
     builder.SetMaxReceiveMessageSize(o.MaxReceiveMessageBytes());
@@ -57,6 +67,15 @@ class ServerImpl {
       return absl::UnavailableError(absl::StrCat("cannot listen on ", o.listen));
     }
     server_->GetHealthCheckService()->SetServingStatus(true);
+    // Before "ringcastd serving": whoever waits for that line has seen this one.
+    if (!o.tls() || !state_.auth->enabled()) {
+      Log(LogLevel::kWarning,
+          "ringcastd is not secured: anyone who reaches the port can publish, read and delete "
+          "topics",
+          {{"tls", o.tls()},
+           {"auth_file", !o.auth_file.empty()},
+           {"fix", "--tls_cert, --tls_key, --tls_client_ca and --auth_file (README: Security)"}});
+    }
     Log(LogLevel::kInfo, "ringcastd serving",
         {{"listen", o.listen},
          {"port", port_},
@@ -67,9 +86,15 @@ class ServerImpl {
          {"data_dir", o.data_dir},
          {"journal_sync", o.data_dir.empty() ? "off" : storage::SyncModeName(o.journal_sync)},
          {"metrics_listen", o.metrics_listen},
-         {"metrics_port", metrics_port()}});
+         {"metrics_port", metrics_port()},
+         {"tls", !o.tls()                       ? "off"
+                 : o.tls_client_ca_file.empty() ? "on"
+                                                : "mtls"},
+         {"auth_file", o.auth_file}});
     return absl::OkStatus();
   }
+
+  absl::Status ReloadAuth() { return state_.auth->Reload(); }
 
   int port() const { return port_; }
 
@@ -119,15 +144,45 @@ class ServerImpl {
 
  private:
   // Serves /metrics on --metrics_listen, unless it is empty.
+  // Plaintext, or TLS from files that gRPC watches and reloads when they change (new connections
+  // get the new certificate; established ones keep theirs).
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials() const {
+    const ServerOptions& o = state_.options;
+    if (!o.tls()) return grpc::InsecureServerCredentials();
+    for (const std::string* file : {&o.tls_cert_file, &o.tls_key_file, &o.tls_client_ca_file}) {
+      if (!file->empty() && access(file->c_str(), R_OK) != 0) {
+        return absl::InvalidArgumentError(absl::StrCat("cannot read ", *file));
+      }
+    }
+    auto provider = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+        o.tls_key_file, o.tls_cert_file, o.tls_client_ca_file,
+        static_cast<unsigned int>(absl::ToInt64Seconds(o.tls_reload_interval)));
+    grpc::experimental::TlsServerCredentialsOptions tls(provider);
+    tls.watch_identity_key_cert_pairs();
+    if (o.tls_client_ca_file.empty()) {
+      tls.set_cert_request_type(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    } else {
+      tls.watch_root_certs();
+      tls.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    }
+    std::shared_ptr<grpc::ServerCredentials> credentials =
+        grpc::experimental::TlsServerCredentials(tls);
+    if (credentials == nullptr) return absl::InvalidArgumentError("TLS credentials refused");
+    return credentials;
+  }
+
   absl::Status StartMetrics() {
     if (state_.options.metrics_listen.empty()) return absl::OkStatus();
     absl::StatusOr<std::unique_ptr<MetricsEndpoint>> metrics = MetricsEndpoint::Start(
         state_.options.metrics_listen,
-        MetricsSources{.topics = state_.topics,
-                       .publish_streams = state_.publish_streams,
-                       .rejected_without_topic = state_.rejected_without_topic,
-                       .publish_latency = state_.publish_latency.get(),
-                       .transport_memory_bytes = state_.options.TransportMemoryBytes()});
+        MetricsSources{
+            .topics = state_.topics,
+            .publish_streams = state_.publish_streams,
+            .rejected_without_topic = state_.rejected_without_topic,
+            .publish_latency = state_.publish_latency.get(),
+            .transport_memory_bytes = state_.options.TransportMemoryBytes(),
+            .authentication_failures = [this] { return state_.auth->authentication_failures(); },
+            .denials = [this] { return state_.auth->denials(); }});
     if (!metrics.ok()) return metrics.status();
     metrics_ = *std::move(metrics);
     return absl::OkStatus();
@@ -168,5 +223,7 @@ int Server::metrics_port() const { return impl_->metrics_port(); }
 void Server::Shutdown() { impl_->Shutdown(); }
 
 void Server::Wait() { impl_->Wait(); }
+
+absl::Status Server::ReloadAuth() { return impl_->ReloadAuth(); }
 
 }  // namespace ringcast::server

@@ -12,6 +12,7 @@
 #include "observability/reject_reason.h"
 #include "observability/stream_counter.h"
 #include "ringcast/server/options.h"
+#include "rpc/call_auth.h"
 #include "rpc/slice_run.h"
 #include "topic/topic_registry.h"
 
@@ -23,7 +24,8 @@ struct ServerState {
   explicit ServerState(ServerOptions server_options)
       : options(std::move(server_options)),
         topics(options, MakeSliceRun),
-        publish_latency(metrics_enabled() ? std::make_unique<LatencyHistogram>() : nullptr) {}
+        publish_latency(metrics_enabled() ? std::make_unique<LatencyHistogram>() : nullptr),
+        auth(*CallAuth::Create("")) {}
 
   [[nodiscard]] bool metrics_enabled() const noexcept { return !options.metrics_listen.empty(); }
 
@@ -39,6 +41,9 @@ struct ServerState {
   RejectCounters rejected_without_topic;
   // Request read -> response handed to gRPC, per batch. Null when metrics are off.
   const std::unique_ptr<LatencyHistogram> publish_latency;
+  // Who calls and what they may do: open until Server::Start installs the --auth_file's policy
+  // (before serving; never replaced while calls run).
+  std::unique_ptr<CallAuth> auth;
   // Release when shutdown begins; acquire in shutting_down().
   std::atomic<bool> shutting_down_flag{false};
 

@@ -31,12 +31,18 @@ absl::Status Parse(const grpc::ByteBuffer& raw, Message& message) {
   return absl::OkStatus();
 }
 
-// Runs a unary method: parse, refuse while shutting down, call `handler`, encode its answer.
+// Runs a unary method: authenticate, parse, refuse while shutting down, call `handler` with the
+// request and the caller (null on an open server), encode its answer.
 template <class Request, class Handler>
 grpc::ServerUnaryReactor* Unary(ServerState& state, grpc::CallbackServerContext* context,
                                 const grpc::ByteBuffer* raw_request, grpc::ByteBuffer* raw_response,
                                 Handler handler) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  absl::StatusOr<CallAuth::PrincipalPtr> principal = state.auth->Authenticate(*context);
+  if (!principal.ok()) {
+    reactor->Finish(ToGrpcStatus(principal.status()));
+    return reactor;
+  }
   Request request;
   if (absl::Status s = Parse(*raw_request, request); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
@@ -46,7 +52,7 @@ grpc::ServerUnaryReactor* Unary(ServerState& state, grpc::CallbackServerContext*
     reactor->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
     return reactor;
   }
-  auto response = handler(request);
+  auto response = handler(request, principal->get());
   if (!response.ok()) {
     reactor->Finish(ToGrpcStatus(response.status()));
     return reactor;
@@ -115,9 +121,17 @@ absl::StatusOr<bool> ParseReliable(const v1::SubscribeRequest& request) {
 
 }  // namespace
 
+absl::Status TopicServiceImpl::AuthorizeAdmin(const security::Principal* caller,
+                                              const std::string& name) {
+  // A name that is no topic's is refused as such first: the check below assumes a valid name.
+  if (caller == nullptr) return absl::OkStatus();
+  if (absl::Status s = ValidateTopicName(name); !s.ok()) return s;
+  return state_.auth->Authorize(caller, security::Action::kAdmin, name);
+}
+
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* EventServiceImpl::Publish(
-    grpc::CallbackServerContext* /*context*/) {
-  return PublishReactor::Start(state_);
+    grpc::CallbackServerContext* context) {
+  return PublishReactor::Start(state_, state_.auth->Authenticate(*context));
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* EventServiceImpl::Subscribe(
@@ -129,9 +143,17 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* EventServiceImpl::Subscribe(
     subscription->Reject(ToGrpcStatus(status));
     return subscription.get();
   };
+  absl::StatusOr<CallAuth::PrincipalPtr> principal = state_.auth->Authenticate(*context);
+  if (!principal.ok()) return reject(principal.status());
   v1::SubscribeRequest request;
   if (absl::Status s = Parse(*raw_request, request); !s.ok()) return reject(s);
   if (state_.shutting_down()) return reject(absl::UnavailableError("server is shutting down"));
+  if (absl::Status s = ValidateTopicName(request.topic()); !s.ok()) return reject(s);
+  if (absl::Status s =
+          state_.auth->Authorize(principal->get(), security::Action::kSubscribe, request.topic());
+      !s.ok()) {
+    return reject(s);
+  }
   absl::StatusOr<StartPosition> start = ParseStart(request);
   if (!start.ok()) return reject(start.status());
   absl::StatusOr<bool> reliable = ParseReliable(request);
@@ -163,7 +185,9 @@ grpc::ServerUnaryReactor* TopicServiceImpl::CreateTopic(grpc::CallbackServerCont
                                                         grpc::ByteBuffer* response) {
   return Unary<v1::CreateTopicRequest>(
       state_, context, request, response,
-      [&](const v1::CreateTopicRequest& r) -> absl::StatusOr<v1::Topic> {
+      [&](const v1::CreateTopicRequest& r,
+          const security::Principal* caller) -> absl::StatusOr<v1::Topic> {
+        if (absl::Status s = AuthorizeAdmin(caller, r.name()); !s.ok()) return s;
         absl::StatusOr<std::shared_ptr<Topic>> topic = state_.topics.Create(
             r.name(), r.capacity(), r.max_bytes(), r.retention_bytes(),
             absl::Seconds(
@@ -176,13 +200,15 @@ grpc::ServerUnaryReactor* TopicServiceImpl::CreateTopic(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* TopicServiceImpl::GetTopic(grpc::CallbackServerContext* context,
                                                      const grpc::ByteBuffer* request,
                                                      grpc::ByteBuffer* response) {
-  return Unary<v1::GetTopicRequest>(state_, context, request, response,
-                                    [&](const v1::GetTopicRequest& r) -> absl::StatusOr<v1::Topic> {
-                                      absl::StatusOr<std::shared_ptr<Topic>> topic =
-                                          state_.topics.Get(r.name());
-                                      if (!topic.ok()) return topic.status();
-                                      return ToProto((*topic)->Describe());
-                                    });
+  return Unary<v1::GetTopicRequest>(
+      state_, context, request, response,
+      [&](const v1::GetTopicRequest& r,
+          const security::Principal* caller) -> absl::StatusOr<v1::Topic> {
+        if (absl::Status s = AuthorizeAdmin(caller, r.name()); !s.ok()) return s;
+        absl::StatusOr<std::shared_ptr<Topic>> topic = state_.topics.Get(r.name());
+        if (!topic.ok()) return topic.status();
+        return ToProto((*topic)->Describe());
+      });
 }
 
 grpc::ServerUnaryReactor* TopicServiceImpl::ListTopics(grpc::CallbackServerContext* context,
@@ -190,10 +216,18 @@ grpc::ServerUnaryReactor* TopicServiceImpl::ListTopics(grpc::CallbackServerConte
                                                        grpc::ByteBuffer* response) {
   return Unary<v1::ListTopicsRequest>(
       state_, context, request, response,
-      [&](const v1::ListTopicsRequest&) -> absl::StatusOr<v1::ListTopicsResponse> {
+      [&](const v1::ListTopicsRequest&,
+          const security::Principal* caller) -> absl::StatusOr<v1::ListTopicsResponse> {
+        // Only the topics the caller could describe; none of the others' names.
+        if (caller != nullptr && !caller->MayListTopics()) {
+          return state_.auth->Authorize(caller, security::Action::kAdmin, "");
+        }
         v1::ListTopicsResponse list;
-        for (const auto& topic : state_.topics.List())
-          *list.add_topics() = ToProto(topic->Describe());
+        for (const auto& topic : state_.topics.List()) {
+          if (caller == nullptr || caller->Allowed(security::Action::kAdmin, topic->name())) {
+            *list.add_topics() = ToProto(topic->Describe());
+          }
+        }
         return list;
       });
 }
@@ -203,7 +237,9 @@ grpc::ServerUnaryReactor* TopicServiceImpl::DeleteTopic(grpc::CallbackServerCont
                                                         grpc::ByteBuffer* response) {
   return Unary<v1::DeleteTopicRequest>(
       state_, context, request, response,
-      [&](const v1::DeleteTopicRequest& r) -> absl::StatusOr<v1::DeleteTopicResponse> {
+      [&](const v1::DeleteTopicRequest& r,
+          const security::Principal* caller) -> absl::StatusOr<v1::DeleteTopicResponse> {
+        if (absl::Status s = AuthorizeAdmin(caller, r.name()); !s.ok()) return s;
         if (absl::Status s = state_.topics.Delete(r.name()); !s.ok()) return s;
         return v1::DeleteTopicResponse();
       });

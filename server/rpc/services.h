@@ -49,6 +49,9 @@ class TopicServiceImpl final : public TopicServiceBase {
                                         grpc::ByteBuffer* response) override;
 
  private:
+  // OK if `caller` (null: an open server) has the admin right on topic `name`.
+  absl::Status AuthorizeAdmin(const security::Principal* caller, const std::string& name);
+
   ServerState& state_;
 };
 

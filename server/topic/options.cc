@@ -149,6 +149,20 @@ absl::Status ValidateOptions(const ServerOptions& o) {
         "--segment_bytes=", o.segment_bytes, " must hold a few of the largest events: at least ",
         "4 x --max_event_bytes (", o.max_event_bytes, ") + 1 MiB"));
   }
+  if (o.tls_cert_file.empty() != o.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
+  }
+  if (!o.tls_client_ca_file.empty() && !o.tls()) {
+    return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert and --tls_key");
+  }
+  if (o.tls() && absl::ToInt64Seconds(o.tls_reload_interval) < 1) {
+    return absl::InvalidArgumentError("--tls_reload_interval must be at least 1s");
+  }
+  if (!o.auth_file.empty() && !o.tls() && !o.insecure_plaintext_tokens) {
+    return absl::InvalidArgumentError(
+        "--auth_file without TLS would take bearer tokens in the clear: add --tls_cert and "
+        "--tls_key, or --insecure_plaintext_tokens for a development server");
+  }
   if (o.default_ring_capacity > o.max_ring_capacity) {
     return absl::InvalidArgumentError(
         absl::StrCat("--default_ring_capacity=", o.default_ring_capacity,

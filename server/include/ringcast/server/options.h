@@ -86,6 +86,21 @@ struct ServerOptions {
   uint64_t min_free_bytes = uint64_t{128} << 20;
   int journal_threads = 1;  // threads that write and sync the journals; topics are spread over them
 
+  // Security. With tls_cert_file and tls_key_file (PEM) the server speaks TLS only; the files are
+  // watched and reloaded when they change (checked every tls_reload_interval) without dropping
+  // established streams. tls_client_ca_file (PEM) requires every client to present a certificate
+  // signed by it (mTLS). auth_file (JSON, docs/security-auth-file.md) names principals, their
+  // hashed bearer tokens or certificate subjects, and their rights; without it the server is open
+  // to anyone who can reach the port. Bearer tokens over plaintext are refused at start-up unless
+  // insecure_plaintext_tokens (development only: tokens then cross the network in the clear).
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+  absl::Duration tls_reload_interval = absl::Seconds(10);
+  std::string auth_file;
+  bool insecure_plaintext_tokens = false;
+  [[nodiscard]] bool tls() const noexcept { return !tls_cert_file.empty(); }
+
   // Graceful shutdown: the longest SIGTERM may take before the remaining streams are cancelled.
   absl::Duration shutdown_timeout = absl::Seconds(30);
 

@@ -38,6 +38,10 @@ class Server {
   // Blocks until Shutdown has completed.
   void Wait();
 
+  // Reads ServerOptions::auth_file again (SIGHUP): new rights apply to calls that start from now
+  // on. On error the rights in force stay and the error names the file and the fault. Any thread.
+  absl::Status ReloadAuth();
+
  private:
   explicit Server(std::unique_ptr<ServerImpl> impl);
   std::unique_ptr<ServerImpl> impl_;
