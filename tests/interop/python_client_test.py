@@ -4,17 +4,23 @@
 The clients know nothing but proto/ringcast/v1/ringcast.proto: the message classes are generated
 at test time with `protoc --python_out`, and the methods are called by their full names through
 grpcio's generic channel API (no generated service stubs), as any other gRPC implementation would.
+They connect as a production client does: over mTLS (certificates made at test time by
+tests/support/make_test_certs.sh) with a bearer token the server's --auth_file knows.
 
 Usage: python_client_test.py RINGCASTD [unittest arguments]
    or: RINGCASTD=path/to/ringcastd python_client_test.py [unittest arguments]
 Needs python3-grpcio, python3-protobuf and protoc (scripts/install-deps.sh).
 """
 
+import hashlib
+import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -38,17 +44,33 @@ INVALID_ARGUMENT = 3  # google.rpc.Code, as PublishError.code carries it
 RINGCASTD = None  # the server binary, from argv[1] or $RINGCASTD
 messages = None
 pb = None  # the module protoc generates from ringcast.proto
+SECRETS = None  # certificates and the auth file
+TOKEN = "interop-token-4f1c2a9e7b3d"
 
 
 def setUpModule():
-    global messages, pb
+    global messages, pb, SECRETS
     messages = Messages()
     pb = messages.pb
+    SECRETS = tempfile.mkdtemp(prefix="ringcast-interop-")
+    support = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support")
+    subprocess.run(["bash", os.path.join(support, "make_test_certs.sh"), SECRETS], check=True)
+    with open(os.path.join(SECRETS, "auth.json"), "w") as f:
+        json.dump({"principals": [{
+            "name": "interop", "tokens_sha256": [hashlib.sha256(TOKEN.encode()).hexdigest()],
+            "allow": {"publish": ["*"], "subscribe": ["*"], "admin": ["*"]}}]}, f)
 
 
 def tearDownModule():
     if messages:
         messages.close()
+    if SECRETS:
+        shutil.rmtree(SECRETS, True)
+
+
+def secret(name):
+    with open(os.path.join(SECRETS, name), "rb") as f:
+        return f.read()
 
 
 def serialize(message):
@@ -218,14 +240,21 @@ class RingcastdInteropTest(unittest.TestCase):
     maxDiff = 2000
 
     def setUp(self):
-        server = Server(RINGCASTD, "--default_ring_capacity=256")
+        server = Server(RINGCASTD, "--default_ring_capacity=256",
+                        f"--tls_cert={SECRETS}/server.pem", f"--tls_key={SECRETS}/server.key",
+                        f"--tls_client_ca={SECRETS}/ca.pem", f"--auth_file={SECRETS}/auth.json")
         self.server = server
         self.addCleanup(server.stop)  # registered first, so it runs after every other cleanup
 
     def connect(self):
-        """A channel on its own connection, ready to use."""
-        channel = grpc.insecure_channel(self.server.address,
-                                        options=[("grpc.use_local_subchannel_pool", 1)])
+        """A channel on its own connection, ready to use: mTLS, and the token on every call."""
+        credentials = grpc.composite_channel_credentials(
+            grpc.ssl_channel_credentials(root_certificates=secret("ca.pem"),
+                                         private_key=secret("client.key"),
+                                         certificate_chain=secret("client.pem")),
+            grpc.access_token_call_credentials(TOKEN))
+        channel = grpc.secure_channel(f"localhost:{self.server.port}", credentials,
+                                      options=[("grpc.use_local_subchannel_pool", 1)])
         self.addCleanup(channel.close)
         grpc.channel_ready_future(channel).result(timeout=WAIT)
         return channel
