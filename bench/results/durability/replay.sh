@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Replay from disk: a durable server, a topic of 65 536 slots filled with 5 M events of 64 B, read
+# from EARLIEST by one reader (ringcast-bench replay): the events older than the ring come from the
+# journal (in the page cache: just written). Three runs, each on a fresh topic.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+data=$(mktemp -d /tmp/ringcast-replay.XXXXXX)
+trap 'rm -rf "$data"' EXIT
+# shellcheck source=bench/ringcastd.sh
+source bench/ringcastd.sh
+start_ringcastd "${BIN_DIR:-build/bin}" "$data.log" --data_dir="$data/data"
+"${BIN_DIR:-build/bin}/ringcast-bench" replay --target="127.0.0.1:$port" --server_pid="$server" \
+  --events=5000000 --subscribers=1 --runs=3 --format=json
