@@ -32,8 +32,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -75,6 +77,11 @@ ABSL_FLAG(double, rate, 10000, "latency: events per second, open loop");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "latency: how long to publish");
 ABSL_FLAG(int, runs, 1, "runs (each on fresh topics)");
 ABSL_FLAG(std::string, format, "table", "table or json");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA of a TLS server's certificate: connect with TLS (--target must match its name)");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate, for a server that requires mTLS");
+ABSL_FLAG(std::string, tls_key, "", "PEM key of --tls_cert");
+ABSL_FLAG(std::string, token, "", "bearer token sent on every call (needs --tls_ca)");
 ABSL_FLAG(std::string, wait_strategy, "blocking",
           "--embedded: the server's fan-out wait strategy (blocking, phased, yielding, busy_spin)");
 
@@ -131,11 +138,39 @@ absl::StatusOr<Setup> Connect() {
   return setup;
 }
 
+std::string ReadFileOrDie(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    std::fprintf(stderr, "ringcast-bench: cannot read %s\n", path.c_str());
+    std::exit(2);
+  }
+  return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
+
+// Plaintext, or TLS (--tls_ca, with --tls_cert/--tls_key for mTLS) and a bearer token (--token)
+// on every call: the same connection a secured deployment's clients make.
+std::shared_ptr<grpc::ChannelCredentials> Credentials() {
+  if (absl::GetFlag(FLAGS_tls_ca).empty()) return grpc::InsecureChannelCredentials();
+  static const std::shared_ptr<grpc::ChannelCredentials> credentials = [] {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ReadFileOrDie(absl::GetFlag(FLAGS_tls_ca));
+    if (!absl::GetFlag(FLAGS_tls_cert).empty()) {
+      ssl.pem_cert_chain = ReadFileOrDie(absl::GetFlag(FLAGS_tls_cert));
+      ssl.pem_private_key = ReadFileOrDie(absl::GetFlag(FLAGS_tls_key));
+    }
+    std::shared_ptr<grpc::ChannelCredentials> channel = grpc::SslCredentials(ssl);
+    if (absl::GetFlag(FLAGS_token).empty()) return channel;
+    return grpc::CompositeChannelCredentials(
+        channel, grpc::AccessTokenCredentials(absl::GetFlag(FLAGS_token)));
+  }();
+  return credentials;
+}
+
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection of its own
   args.SetMaxReceiveMessageSize(-1);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(target, Credentials(), args);
 }
 
 absl::Status CreateTopic(grpc::Channel& channel, const std::string& name, int capacity) {

@@ -9,5 +9,6 @@ trap 'rm -rf "$data"' EXIT
 # shellcheck source=bench/ringcastd.sh
 source bench/ringcastd.sh
 start_ringcastd "${BIN_DIR:-build/bin}" "$data.log" --data_dir="$data/data"
+# shellcheck disable=SC2154  # port and server are set by start_ringcastd
 "${BIN_DIR:-build/bin}/ringcast-bench" replay --target="127.0.0.1:$port" --server_pid="$server" \
   --events=5000000 --subscribers=1 --runs=3 --format=json
