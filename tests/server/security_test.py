@@ -374,6 +374,47 @@ class Security(unittest.TestCase):
         self.assertEqual(listed.returncode, 0, listed.stderr)
         self.assertIn("orders.cli", listed.stdout)
 
+    def test_a_renewed_certificate_is_served_without_dropping_open_streams(self):
+        # The server's certificate is replaced by one from the other CA: new connections get it
+        # (clients trusting only the other CA now connect), the open subscription goes on.
+        server_pem, server_key = (os.path.join(self.dir, n) for n in ("server.pem", "server.key"))
+        shutil.copy(os.path.join(CERTS, "server.pem"), server_pem)
+        shutil.copy(os.path.join(CERTS, "server.key"), server_key)
+        server = Server(RINGCASTD, f"--tls_cert={server_pem}", f"--tls_key={server_key}",
+                        f"--auth_file={self.auth}", "--tls_reload_interval=1s")
+        self.addCleanup(server.stop)
+        old = Caller(self.channel(server, cert=None), TOKENS["writer"])
+        stream = old._subscribe(pb.SubscribeRequest(topic="orders.tls"), timeout=DEADLINE,
+                                metadata=old.metadata)
+        old.publish([("orders.tls", [b"before"])])
+        self.assertEqual([e.payload for e in next(stream).events], [b"before"])
+        renewed = os.path.join(self.dir, "renewed")
+        subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                        "-keyout", f"{renewed}.key", "-out", f"{renewed}.csr"],
+                       check=True, capture_output=True)
+        with open(f"{renewed}.ext", "w") as f:
+            f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        subprocess.run(["openssl", "x509", "-req", "-in", f"{renewed}.csr", "-days", "2",
+                        "-CA", os.path.join(CERTS, "other-ca.pem"),
+                        "-CAkey", os.path.join(CERTS, "other-ca.key"), "-CAcreateserial",
+                        "-extfile", f"{renewed}.ext", "-out", f"{renewed}.pem"],
+                       check=True, capture_output=True)
+        os.replace(f"{renewed}.key", server_key)
+        os.replace(f"{renewed}.pem", server_pem)
+        deadline = time.monotonic() + 15
+        while True:
+            fresh = Caller(self.channel(server, cert=None, ca="other-ca.pem"), TOKENS["writer"])
+            try:
+                [response] = fresh.publish([("orders.tls", [b"after"])])
+                break
+            except grpc.RpcError as e:
+                self.assertEqual(e.code(), grpc.StatusCode.UNAVAILABLE, e.details())
+                self.assertLess(time.monotonic(), deadline, "the renewed certificate was not served")
+                time.sleep(0.5)
+        self.assertTrue(response.HasField("ack"), response)
+        self.assertEqual([e.payload for e in next(stream).events], [b"after"])
+        stream.cancel()
+
     def test_an_open_server_says_so_at_startup(self):
         server = Server(RINGCASTD, log_lines=50)
         self.addCleanup(server.stop)
