@@ -202,6 +202,17 @@ void DeleteTopics(grpc::Channel& channel, const std::vector<std::string>& names)
   }
 }
 
+// A PublishRequest to `topic` of `events` payloads of --event_bytes each, encoded once.
+grpc::ByteBuffer EncodedBatch(const std::string& topic, int events) {
+  v1::PublishRequest request;
+  request.set_topic(topic);
+  for (int i = 0; i < events; ++i) {
+    request.add_events()->set_payload(
+        std::string(static_cast<std::size_t>(absl::GetFlag(FLAGS_event_bytes)), 'x'));
+  }
+  return Encode(request);
+}
+
 std::string RunPrefix(int run) {
   return absl::StrCat("bench-", getpid(), "-", NowNanos() % 1000000, "-", run);
 }
@@ -239,13 +250,7 @@ Throughput RunThroughput(const Setup& setup, int run) {
       r.error = std::string(s.message());
       return r;
     }
-    v1::PublishRequest request;
-    request.set_topic(names.back());
-    for (int i = 0; i < batch; ++i) {
-      request.add_events()->set_payload(
-          std::string(static_cast<std::size_t>(absl::GetFlag(FLAGS_event_bytes)), 'x'));
-    }
-    encoded.push_back(Encode(request));
+    encoded.push_back(EncodedBatch(names.back(), batch));
   }
   // Batch i goes to topic i % topics; topic t gets this many events:
   const auto events_of_topic = [&](int t) {
@@ -338,13 +343,7 @@ Replay RunReplay(const Setup& setup, int run) {
     r.error = std::string(s.message());
     return r;
   }
-  v1::PublishRequest request;
-  request.set_topic(name);
-  for (int i = 0; i < batch; ++i) {
-    request.add_events()->set_payload(
-        std::string(static_cast<std::size_t>(absl::GetFlag(FLAGS_event_bytes)), 'x'));
-  }
-  const grpc::ByteBuffer encoded = Encode(request);
+  const grpc::ByteBuffer encoded = EncodedBatch(name, batch);
   {
     grpc::GenericStub stub(NewChannel(setup.target));
     const Clock::time_point start = Clock::now();
@@ -582,13 +581,7 @@ Crowd RunCrowd(const Setup& setup, int run) {
   if (rss_before > 0 && rss_idle > 0)
     r.rss_per_subscriber = (rss_idle - rss_before) / r.subscribers;
 
-  v1::PublishRequest events;
-  events.set_topic(topic);
-  for (int i = 0; i < batch; ++i) {
-    events.add_events()->set_payload(
-        std::string(static_cast<std::size_t>(absl::GetFlag(FLAGS_event_bytes)), 'x'));
-  }
-  const grpc::ByteBuffer encoded = Encode(events);
+  const grpc::ByteBuffer encoded = EncodedBatch(topic, batch);
   grpc::GenericStub publisher_stub(NewChannel(setup.target));
   const Clock::time_point published = Clock::now();
   RawPublisher publisher(

@@ -34,7 +34,7 @@ except ImportError as error:
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "support"))
-from ringcast_process import Messages, Server  # noqa: E402
+from ringcast_process import Messages, Server, make_test_certs  # noqa: E402
 
 WAIT = 10  # seconds: the longest any one step may take (a start, a response, an exit)
 STREAM_DEADLINE = 60  # seconds: deadline of every stream, so that none outlives its test
@@ -45,16 +45,16 @@ RINGCASTD = None  # the server binary, from argv[1] or $RINGCASTD
 messages = None
 pb = None  # the module protoc generates from ringcast.proto
 SECRETS = None  # certificates and the auth file
+secret = None  # a certificate's bytes, by file name
 TOKEN = "interop-token-4f1c2a9e7b3d"
 
 
 def setUpModule():
-    global messages, pb, SECRETS
+    global messages, pb, SECRETS, secret
     messages = Messages()
     pb = messages.pb
     SECRETS = tempfile.mkdtemp(prefix="ringcast-interop-")
-    support = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support")
-    subprocess.run(["bash", os.path.join(support, "make_test_certs.sh"), SECRETS], check=True)
+    secret = make_test_certs(SECRETS)
     with open(os.path.join(SECRETS, "auth.json"), "w") as f:
         json.dump({"principals": [{
             "name": "interop", "tokens_sha256": [hashlib.sha256(TOKEN.encode()).hexdigest()],
@@ -66,11 +66,6 @@ def tearDownModule():
         messages.close()
     if SECRETS:
         shutil.rmtree(SECRETS, True)
-
-
-def secret(name):
-    with open(os.path.join(SECRETS, name), "rb") as f:
-        return f.read()
 
 
 def serialize(message):

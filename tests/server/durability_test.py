@@ -27,7 +27,7 @@ import grpc
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "support"))
-from ringcast_process import Client, Messages, Server  # noqa: E402
+from ringcast_process import Client, Messages, Server, ringcastd_and_unittest_argv  # noqa: E402
 
 DEADLINE = 60  # seconds: deadline of every call
 RINGCASTD = None
@@ -394,11 +394,6 @@ class Durability(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    if args and not args[0].startswith("-"):
-        RINGCASTD = args.pop(0)
-    RINGCASTD = RINGCASTD or os.environ.get("RINGCASTD")
-    if not RINGCASTD or not os.path.exists(RINGCASTD):
-        sys.exit(f"durability_test: no ringcastd binary (argv[1] or $RINGCASTD): {RINGCASTD}")
+    RINGCASTD, argv = ringcastd_and_unittest_argv("durability_test")
     RINGCAST_CLI = os.path.join(os.path.dirname(RINGCASTD), "ringcast")
-    unittest.main(argv=[sys.argv[0], *args], verbosity=2)
+    unittest.main(argv=argv, verbosity=2)

@@ -26,11 +26,13 @@ import grpc
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "support"))
-from ringcast_process import Messages, Server  # noqa: E402
+from ringcast_process import (Messages, Server, make_test_certs,  # noqa: E402
+                              ringcastd_and_unittest_argv)
 
 RINGCASTD = None
 DEADLINE = 20
 CERTS = None
+read = None  # a certificate's bytes, by file name
 messages = None
 pb = None
 
@@ -43,13 +45,11 @@ def sha256(token):
 
 
 def setUpModule():
-    global messages, pb, CERTS
+    global messages, pb, CERTS, read
     messages = Messages()
     pb = messages.pb
     CERTS = tempfile.mkdtemp(prefix="ringcast-certs-")
-    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "support",
-                          "make_test_certs.sh")
-    subprocess.run(["bash", script, CERTS], check=True)
+    read = make_test_certs(CERTS)
 
 
 def tearDownModule():
@@ -57,11 +57,6 @@ def tearDownModule():
         messages.close()
     if CERTS:
         shutil.rmtree(CERTS, True)
-
-
-def read(name):
-    with open(os.path.join(CERTS, name), "rb") as f:
-        return f.read()
 
 
 def auth_file(path, rights):
@@ -427,10 +422,5 @@ class Security(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    if args and not args[0].startswith("-"):
-        RINGCASTD = args.pop(0)
-    RINGCASTD = RINGCASTD or os.environ.get("RINGCASTD")
-    if not RINGCASTD or not os.path.exists(RINGCASTD):
-        sys.exit(f"security_test: no ringcastd binary (argv[1] or $RINGCASTD): {RINGCASTD}")
-    unittest.main(argv=[sys.argv[0], *args], verbosity=2)
+    RINGCASTD, argv = ringcastd_and_unittest_argv("security_test")
+    unittest.main(argv=argv, verbosity=2)

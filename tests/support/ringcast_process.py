@@ -42,6 +42,28 @@ class Messages:
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
+def ringcastd_and_unittest_argv(test_name):
+    """The ringcastd binary (argv[1], else $RINGCASTD) and the argv left for unittest.main; exits
+    with a message naming `test_name` when there is none."""
+    args = sys.argv[1:]
+    binary = args.pop(0) if args and not args[0].startswith("-") else os.environ.get("RINGCASTD")
+    if not binary or not os.path.exists(binary):
+        sys.exit(f"{test_name}: no ringcastd binary (argv[1] or $RINGCASTD): {binary}")
+    return binary, [sys.argv[0], *args]
+
+
+def make_test_certs(directory):
+    """The test CA and certificates of make_test_certs.sh (beside this file) in `directory`;
+    returns a function reading one of them by name."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "make_test_certs.sh")
+    subprocess.run(["bash", script, directory], check=True)
+
+    def read(name):
+        with open(os.path.join(directory, name), "rb") as f:
+            return f.read()
+    return read
+
+
 def status_bytes(pid, field):
     """A `field:  N kB` line of /proc/PID/status (VmRSS, VmHWM, ...), in bytes; None once the
     process is gone (a zombie's status has no memory lines)."""
