@@ -379,8 +379,11 @@ class Security(unittest.TestCase):
                         f"--auth_file={self.auth}", "--tls_reload_interval=1s")
         self.addCleanup(server.stop)
         old = Caller(self.channel(server, cert=None), TOKENS["writer"])
-        stream = old._subscribe(pb.SubscribeRequest(topic="orders.tls"), timeout=DEADLINE,
-                                metadata=old.metadata)
+        # From EARLIEST: the first event is there whether or not the subscription was registered
+        # before the publish.
+        stream = old._subscribe(pb.SubscribeRequest(topic="orders.tls",
+                                                    position=pb.START_POSITION_EARLIEST),
+                                timeout=DEADLINE, metadata=old.metadata)
         old.publish([("orders.tls", [b"before"])])
         self.assertEqual([e.payload for e in next(stream).events], [b"before"])
         renewed = os.path.join(self.dir, "renewed")
