@@ -53,9 +53,10 @@ enum class RecordDefect {
 // "checksum mismatch", "short header", ...
 absl::string_view DescribeRecordDefect(RecordDefect defect) noexcept;
 
-// Checks a whole record read from disk: its checksum, then its sequence.
-// Requires: body.size() == header.length.
-RecordDefect CheckRecord(const RecordHeader& header, absl::string_view body,
+// Checks a whole record read from disk, `stored` being its header and body as they lie in the
+// file and `header` the header decoded from them: its checksum, then its sequence.
+// Requires: stored.size() == kRecordHeaderBytes + header.length.
+RecordDefect CheckRecord(const RecordHeader& header, absl::string_view stored,
                          int64_t expected_sequence) noexcept;
 
 }  // namespace ringcast::server::storage

@@ -37,7 +37,7 @@ absl::StatusOr<RecordCursor::Step> RecordCursor::Peek(uint64_t limit, Record& re
   if (!bytes.ok()) return bytes.status();
   if (*bytes == nullptr) return Defect(RecordDefect::kShortBody);
   const absl::string_view body(*bytes + kRecordHeaderBytes, header.length);
-  if (const RecordDefect defect = CheckRecord(header, body, sequence_);
+  if (const RecordDefect defect = CheckRecord(header, absl::string_view(*bytes, total), sequence_);
       defect != RecordDefect::kNone) {
     return Defect(defect);
   }

@@ -37,18 +37,26 @@ TEST(RecordTest, HeaderIsLittleEndianWithTheChecksumOverSequenceTimeAndBody) {
   EXPECT_EQ(header.length, 4u);
   EXPECT_EQ(header.sequence, 0x0102030405060708);
   EXPECT_EQ(header.time_nanos, -2);
-  EXPECT_EQ(CheckRecord(header, "body", 0x0102030405060708), RecordDefect::kNone);
+  EXPECT_EQ(LoadLittle32(record.data() + 4), RecordCrc(header.sequence, header.time_nanos, "body"));
+  EXPECT_EQ(CheckRecord(header, record, 0x0102030405060708), RecordDefect::kNone);
 }
 
 TEST(RecordTest, CheckFindsAChangedBodyTimeOrSequence) {
   std::string record;
   AppendRecord(7, 1000, "payload", record);
   const RecordHeader header = DecodeRecordHeader(record.data());
-  EXPECT_EQ(CheckRecord(header, "payloaD", 7), RecordDefect::kChecksumMismatch);
-  RecordHeader other_time = header;
-  other_time.time_nanos = 1001;
-  EXPECT_EQ(CheckRecord(other_time, "payload", 7), RecordDefect::kChecksumMismatch);
-  EXPECT_EQ(CheckRecord(header, "payload", 8), RecordDefect::kUnexpectedSequence);
+  std::string changed_body = record;
+  changed_body.back() = 'D';
+  EXPECT_EQ(CheckRecord(header, changed_body, 7), RecordDefect::kChecksumMismatch);
+  std::string changed_time = record;
+  changed_time[16] ^= 1;
+  EXPECT_EQ(CheckRecord(DecodeRecordHeader(changed_time.data()), changed_time, 7),
+            RecordDefect::kChecksumMismatch);
+  std::string changed_sequence = record;
+  changed_sequence[8] ^= 1;
+  EXPECT_EQ(CheckRecord(DecodeRecordHeader(changed_sequence.data()), changed_sequence, 6),
+            RecordDefect::kChecksumMismatch);
+  EXPECT_EQ(CheckRecord(header, record, 8), RecordDefect::kUnexpectedSequence);
   EXPECT_EQ(DescribeRecordDefect(RecordDefect::kChecksumMismatch), "checksum mismatch");
 }
 
