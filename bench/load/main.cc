@@ -25,6 +25,7 @@
 // to reach all of them (each must receive it).
 //
 // --format=json prints one object per run; table prints a line per run.
+#include <malloc.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -609,6 +610,11 @@ std::string CommonJson(const char* mode) {
 }
 
 int Main(int argc, char** argv) {
+  // The readers' receive buffers (hundreds of KiB per response) come from the heap and are reused:
+  // above glibc's default mmap threshold each got a fresh mapping, and the kernel's copy into it
+  // faulted every page in (a fifth of a replay reader's CPU). ringcastd sets the same for its runs.
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
   absl::SetProgramUsageMessage(
       "ringcast-bench throughput|latency|crowd|replay [flags]: the end-to-end load generator (see "
       "--help)");

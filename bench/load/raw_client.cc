@@ -1,6 +1,8 @@
 #include "bench/load/raw_client.h"
 
+#include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
@@ -21,18 +23,24 @@ grpc::ByteBuffer Encode(const google::protobuf::Message& message) {
   return buffer;
 }
 
-int64_t CountEvents(const grpc::ByteBuffer& response, std::string& scratch) {
+int64_t CountEvents(const grpc::ByteBuffer& response) {
   std::vector<grpc::Slice> slices;
   if (!response.Dump(&slices).ok()) return -1;
-  scratch.clear();
-  for (const grpc::Slice& s : slices) {
-    scratch.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  const auto* p = reinterpret_cast<const uint8_t*>(scratch.data());
-  const uint8_t* const end = p + scratch.size();
+  // Walks the slices as they arrived (no copy into one buffer): a varint may straddle two.
+  std::size_t slice = 0;
+  const uint8_t* p = nullptr;
+  const uint8_t* end = nullptr;
+  const auto next_slice = [&] {
+    while (p == end && slice < slices.size()) {
+      p = slices[slice].begin();
+      end = slices[slice].end();
+      ++slice;
+    }
+    return p != end;
+  };
   const auto varint = [&](uint64_t& value) {
     value = 0;
-    for (int shift = 0; p < end && shift < 64; shift += 7) {
+    for (int shift = 0; shift < 64 && next_slice(); shift += 7) {
       const uint8_t byte = *p++;
       value |= static_cast<uint64_t>(byte & 0x7f) << shift;
       if ((byte & 0x80) == 0) return true;
@@ -40,13 +48,17 @@ int64_t CountEvents(const grpc::ByteBuffer& response, std::string& scratch) {
     return false;
   };
   int64_t events = 0;
-  while (p < end) {
+  while (next_slice()) {
     uint64_t tag = 0;
     uint64_t value = 0;
     if (!varint(tag) || !varint(value)) return -1;
-    if ((tag & 7) == 2) {  // length-delimited: skip the contents
-      if (value > static_cast<uint64_t>(end - p)) return -1;
-      p += value;
+    if ((tag & 7) == 2) {  // length-delimited: skip the contents, across slices
+      while (value > 0) {
+        if (!next_slice()) return -1;
+        const auto step = std::min<uint64_t>(value, static_cast<uint64_t>(end - p));
+        p += step;
+        value -= step;
+      }
     }
     if (tag >> 3 == 1) ++events;
   }
@@ -141,7 +153,7 @@ void RawSubscriber::OnReadInitialMetadataDone(bool ok) {
 
 void RawSubscriber::OnReadDone(bool ok) {
   if (!ok) return;
-  const int64_t n = CountEvents(response_, scratch_);
+  const int64_t n = CountEvents(response_);
   if (n < 0) {
     context_.TryCancel();
     return;

@@ -28,8 +28,8 @@ namespace ringcast::bench {
 grpc::ByteBuffer Encode(const google::protobuf::Message& message);
 
 // The number of events in a raw SubscribeResponse (its top-level field-1 entries), or -1 if the
-// bytes are not a well-formed message. `scratch` is reused between calls.
-int64_t CountEvents(const grpc::ByteBuffer& response, std::string& scratch);
+// bytes are not a well-formed message.
+int64_t CountEvents(const grpc::ByteBuffer& response);
 
 // A stream's end, waitable.
 class Completion {
@@ -105,7 +105,6 @@ class RawSubscriber final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grp
   grpc::ClientContext context_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
-  std::string scratch_;
   const int64_t stop_after_;
   ResponseHook on_response_;
   std::atomic<int64_t> events_{0};  // relaxed: a figure; final once done_ is set
