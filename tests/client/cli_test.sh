@@ -94,7 +94,7 @@ for cmd in "topics create" "topics get" "topics list" "topics delete" publish su
   check "help for $cmd" 1 "$("$ringcast" $cmd --help | grep -c '^usage: ringcast')"
 done
 
-# The C++ quick start from the README, against the same server.
+# The C++ quick start of docs/client.md, against the same server.
 if [[ -n "$quickstart" ]]; then
   check "client quick start" "0 hello 1 fan-out 2 world" \
     "$("$quickstart" "127.0.0.1:$port" | tr '\n' ' ' | sed 's/ $//')"

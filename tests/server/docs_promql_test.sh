@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Every PromQL example in the README parses: each expression of the ```promql blocks becomes a
+# Every PromQL example of a document parses: each expression of its ```promql blocks becomes a
 # recording rule and `promtool check rules` must accept the file.
-# Usage: readme_promql_test.sh README.md
+# Usage: docs_promql_test.sh docs/metrics.md
 set -euo pipefail
-readme=$1
+doc=$1
 command -v promtool >/dev/null || { echo "promtool is missing (Debian package prometheus)" >&2; exit 1; }
 rules=$(mktemp --suffix=.yml)
 trap 'rm -f "$rules"' EXIT
@@ -15,18 +15,18 @@ awk '
   inside && /^[[:space:]]*(#|$)/ { if (expr != "") print expr; expr = ""; next }
   inside && /^[[:space:]]/ { expr = expr " " $0; next }
   inside { if (expr != "") print expr; expr = $0 }
-' "$readme" > "$rules.exprs"
+' "$doc" > "$rules.exprs"
 count=$(wc -l < "$rules.exprs")
-[[ $count -ge 5 ]] || { echo "found only $count PromQL examples in $readme" >&2; exit 1; }
+[[ $count -ge 5 ]] || { echo "found only $count PromQL examples in $doc" >&2; exit 1; }
 
 {
   echo "groups:"
-  echo "  - name: readme_examples"
+  echo "  - name: doc_examples"
   echo "    rules:"
   n=0
   while IFS= read -r expr; do
     n=$((n + 1))
-    echo "      - record: readme:example_$n"
+    echo "      - record: doc:example_$n"
     printf '        expr: %s\n' "$(printf '%s' "$expr" | sed "s/'/''/g; s/^/'/; s/\$/'/")"
   done < "$rules.exprs"
 } > "$rules"
