@@ -4,6 +4,7 @@
 #include <sys/utsname.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <string>
@@ -17,19 +18,15 @@
 
 namespace ringcast::bench {
 
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      absl::StrAppendFormat(&out, "\\u%04x", c);
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
+Json Rounded(double value, int decimals) {
+  if (!std::isfinite(value)) return nullptr;
+  if (decimals == 0) return std::llround(value);
+  const double scale = std::pow(10.0, decimals);
+  return std::round(value * scale) / scale;
+}
+
+std::string JsonText(const Json& object) {
+  return object.dump(/*indent=*/-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
 }
 
 namespace {
@@ -104,23 +101,29 @@ Machine DescribeMachine(std::vector<int> cpus) {
 }
 
 std::string JsonLine(const RunRecord& r) {
-  std::string line =
-      absl::StrCat("{\"scenario\":", JsonString(r.scenario), ",\"impl\":", JsonString(r.impl),
-                   ",\"wait\":", JsonString(WaitModeName(r.wait)),
-                   ",\"wait_requested\":", JsonString(WaitModeName(r.wait_requested)),
-                   ",\"events\":", r.result.events, ",\"run\":", r.run, ",\"threads\":", r.threads,
-                   ",\"nproc\":", r.nproc, ",\"pinned\":", r.pinned ? "true" : "false",
-                   ",\"seconds\":", absl::StrFormat("%.6f", r.result.seconds),
-                   ",\"events_per_sec\":", absl::StrFormat("%.0f", EventsPerSecond(r.result)));
+  Json line = {{"scenario", r.scenario},
+               {"impl", r.impl},
+               {"wait", WaitModeName(r.wait)},
+               {"wait_requested", WaitModeName(r.wait_requested)},
+               {"events", r.result.events},
+               {"run", r.run},
+               {"threads", r.threads},
+               {"nproc", r.nproc},
+               {"pinned", r.pinned},
+               {"seconds", Rounded(r.result.seconds, 6)},
+               {"events_per_sec", Rounded(EventsPerSecond(r.result), 0)}};
   if (r.result.latency) {
     const LatencySummary& l = *r.result.latency;
-    absl::StrAppend(&line, ",\"p50_ns\":", l.p50_ns, ",\"p99_ns\":", l.p99_ns,
-                    ",\"p999_ns\":", l.p999_ns, ",\"min_ns\":", l.min_ns, ",\"max_ns\":", l.max_ns,
-                    ",\"mean_ns\":", absl::StrFormat("%.1f", l.mean_ns));
+    line["p50_ns"] = l.p50_ns;
+    line["p99_ns"] = l.p99_ns;
+    line["p999_ns"] = l.p999_ns;
+    line["min_ns"] = l.min_ns;
+    line["max_ns"] = l.max_ns;
+    line["mean_ns"] = Rounded(l.mean_ns, 1);
   }
-  absl::StrAppend(&line, ",\"verified\":", r.result.error.empty() ? "true" : "false");
-  if (!r.result.error.empty()) absl::StrAppend(&line, ",\"error\":", JsonString(r.result.error));
-  return line + "}";
+  line["verified"] = r.result.error.empty();
+  if (!r.result.error.empty()) line["error"] = r.result.error;
+  return JsonText(line);
 }
 
 void TableReport::PrintHeader(const Machine& m, std::string_view command) {

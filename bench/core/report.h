@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "bench/core/run.h"
 #include "bench/core/wait_mode.h"
 
@@ -21,8 +23,15 @@ struct Machine {
   bool assertions = false;  // built without NDEBUG: figures are not representative
 };
 
-// `s` as a JSON string literal, quotes included.
-std::string JsonString(std::string_view s);
+// A report line's JSON object: keys print in the order they are set, as the reports list them.
+using Json = nlohmann::ordered_json;
+
+// `value` rounded to `decimals` places, the precision a report gives that figure: with 0 it is a
+// whole number and prints as one. Not finite: null.
+Json Rounded(double value, int decimals);
+
+// `object` on one line, without the newline (bytes that are not UTF-8 print as U+FFFD).
+std::string JsonText(const Json& object);
 
 // Describes this machine; `cpus` as from AllowedCpus.
 Machine DescribeMachine(std::vector<int> cpus);

@@ -601,12 +601,21 @@ Crowd RunCrowd(const Setup& setup, int run) {
   return r;
 }
 
-std::string CommonJson(const char* mode) {
-  return absl::StrCat("\"mode\":\"", mode, "\",\"publishers\":", absl::GetFlag(FLAGS_publishers),
-                      ",\"subscribers\":", absl::GetFlag(FLAGS_subscribers),
-                      ",\"topics\":", absl::GetFlag(FLAGS_topics),
-                      ",\"event_bytes\":", absl::GetFlag(FLAGS_event_bytes),
-                      ",\"batch\":", absl::GetFlag(FLAGS_batch));
+// The fields every line of JSON starts with.
+Json CommonJson(const char* mode) {
+  return {{"mode", mode},
+          {"publishers", absl::GetFlag(FLAGS_publishers)},
+          {"subscribers", absl::GetFlag(FLAGS_subscribers)},
+          {"topics", absl::GetFlag(FLAGS_topics)},
+          {"event_bytes", absl::GetFlag(FLAGS_event_bytes)},
+          {"batch", absl::GetFlag(FLAGS_batch)}};
+}
+
+// Ends a line of JSON: verified, and the error if any; prints it.
+void PrintJsonLine(Json line, const std::string& error) {
+  line["verified"] = error.empty();
+  if (!error.empty()) line["error"] = error;
+  absl::PrintF("%s\n", JsonText(line));
 }
 
 int Main(int argc, char** argv) {
@@ -660,22 +669,23 @@ int Main(int argc, char** argv) {
       };
       const double cpu_per_m = cpu_per_million(r.delivered);
       const double cpu_per_m_published = cpu_per_million(r.published);
-      const auto json_number = [](double v) {
-        return v >= 0 ? absl::StrFormat("%.4f", v) : std::string("null");
-      };
+      // -1 (nothing to divide by) prints as null.
+      const auto json_number = [](double v) { return v >= 0 ? Rounded(v, 4) : Json(); };
       if (json) {
-        absl::PrintF(
-            "{%s,\"run\":%d,\"events\":%d,\"seconds\":%.4f,\"published_events_per_sec\":%.0f,"
-            "\"delivered_events_per_sec\":%.0f,\"published_bytes_per_sec\":%.0f,"
-            "\"delivered_bytes_per_sec\":%.0f,\"%s_cpu_sec_per_m_delivered\":%s,"
-            "\"%s_cpu_sec_per_m_published\":%s,\"nproc\":%d,\"server\":\"%s\","
-            "\"verified\":%s%s}\n",
-            CommonJson("throughput"), run, r.published, r.seconds, published, delivered,
-            published * bytes, delivered * bytes, r.server_cpu ? "server" : "process",
-            json_number(cpu_per_m), r.server_cpu ? "server" : "process",
-            json_number(cpu_per_m_published), machine.cpus.size(),
-            setup->embedded ? "embedded" : "external", r.error.empty() ? "true" : "false",
-            r.error.empty() ? "" : absl::StrCat(",\"error\":", JsonString(r.error)));
+        const std::string cpu = r.server_cpu ? "server" : "process";
+        Json line = CommonJson("throughput");
+        line["run"] = run;
+        line["events"] = r.published;
+        line["seconds"] = Rounded(r.seconds, 4);
+        line["published_events_per_sec"] = Rounded(published, 0);
+        line["delivered_events_per_sec"] = Rounded(delivered, 0);
+        line["published_bytes_per_sec"] = Rounded(published * bytes, 0);
+        line["delivered_bytes_per_sec"] = Rounded(delivered * bytes, 0);
+        line[cpu + "_cpu_sec_per_m_delivered"] = json_number(cpu_per_m);
+        line[cpu + "_cpu_sec_per_m_published"] = json_number(cpu_per_m_published);
+        line["nproc"] = machine.cpus.size();
+        line["server"] = setup->embedded ? "embedded" : "external";
+        PrintJsonLine(std::move(line), r.error);
       } else {
         absl::PrintF(
             "run %d: published %.0f events/s, delivered %.0f events/s (%.1f MB/s), %s CPU %.3f "
@@ -691,21 +701,24 @@ int Main(int argc, char** argv) {
       const double cpu_per_m =
           r.cpu_seconds >= 0 && r.delivered > 0 ? r.cpu_seconds / (r.delivered / 1e6) : -1;
       if (json) {
-        absl::PrintF(
-            "{%s,\"run\":%d,\"events\":%d,\"publish_seconds\":%.4f,\"seconds\":%.4f,"
-            "\"replayed_events_per_sec\":%.0f,\"replayed_bytes_per_sec\":%.0f,"
-            "\"%s_cpu_sec_per_m_replayed\":%s,\"client_cpu_sec_per_m_replayed\":%s,"
-            "\"topic_capacity\":%d,\"nproc\":%d,"
-            "\"server\":\"%s\",\"verified\":%s%s}\n",
-            CommonJson("replay"), run, r.published, r.publish_seconds, r.seconds, rate,
-            rate * absl::GetFlag(FLAGS_event_bytes), r.server_cpu ? "server" : "process",
-            cpu_per_m >= 0 ? absl::StrFormat("%.4f", cpu_per_m) : std::string("null"),
-            r.client_cpu_seconds >= 0 && r.delivered > 0
-                ? absl::StrFormat("%.4f", r.client_cpu_seconds / (r.delivered / 1e6))
-                : std::string("null"),
-            absl::GetFlag(FLAGS_topic_capacity), machine.cpus.size(),
-            setup->embedded ? "embedded" : "external", r.error.empty() ? "true" : "false",
-            r.error.empty() ? "" : absl::StrCat(",\"error\":", JsonString(r.error)));
+        const double client_cpu_per_m = r.client_cpu_seconds >= 0 && r.delivered > 0
+                                            ? r.client_cpu_seconds / (r.delivered / 1e6)
+                                            : -1;
+        Json line = CommonJson("replay");
+        line["run"] = run;
+        line["events"] = r.published;
+        line["publish_seconds"] = Rounded(r.publish_seconds, 4);
+        line["seconds"] = Rounded(r.seconds, 4);
+        line["replayed_events_per_sec"] = Rounded(rate, 0);
+        line["replayed_bytes_per_sec"] = Rounded(rate * absl::GetFlag(FLAGS_event_bytes), 0);
+        line[absl::StrCat(r.server_cpu ? "server" : "process", "_cpu_sec_per_m_replayed")] =
+            cpu_per_m >= 0 ? Rounded(cpu_per_m, 4) : Json();
+        line["client_cpu_sec_per_m_replayed"] =
+            client_cpu_per_m >= 0 ? Rounded(client_cpu_per_m, 4) : Json();
+        line["topic_capacity"] = absl::GetFlag(FLAGS_topic_capacity);
+        line["nproc"] = machine.cpus.size();
+        line["server"] = setup->embedded ? "embedded" : "external";
+        PrintJsonLine(std::move(line), r.error);
       } else {
         absl::PrintF(
             "run %d: %d events published in %.2f s, replayed from EARLIEST to %d reader(s) at "
@@ -718,14 +731,15 @@ int Main(int argc, char** argv) {
       const Crowd r = RunCrowd(*setup, run);
       ok &= r.error.empty();
       if (json) {
-        absl::PrintF(
-            "{%s,\"run\":%d,\"connect_seconds\":%.3f,\"server_rss_bytes_per_subscriber\":%.0f,"
-            "\"fanout_seconds\":%.4f,\"delivered\":%d,\"nproc\":%d,\"server\":\"%s\","
-            "\"verified\":%s%s}\n",
-            CommonJson("crowd"), run, r.connect_seconds, r.rss_per_subscriber, r.fanout_seconds,
-            r.delivered, machine.cpus.size(), setup->embedded ? "embedded" : "external",
-            r.error.empty() ? "true" : "false",
-            r.error.empty() ? "" : absl::StrCat(",\"error\":", JsonString(r.error)));
+        Json line = CommonJson("crowd");
+        line["run"] = run;
+        line["connect_seconds"] = Rounded(r.connect_seconds, 3);
+        line["server_rss_bytes_per_subscriber"] = Rounded(r.rss_per_subscriber, 0);
+        line["fanout_seconds"] = Rounded(r.fanout_seconds, 4);
+        line["delivered"] = r.delivered;
+        line["nproc"] = machine.cpus.size();
+        line["server"] = setup->embedded ? "embedded" : "external";
+        PrintJsonLine(std::move(line), r.error);
       } else {
         absl::PrintF(
             "run %d: %d subscribers registered in %.3f s; %.0f server bytes per idle subscriber; "
@@ -740,18 +754,28 @@ int Main(int argc, char** argv) {
       const auto lag_us = [&](double q) { return r.send_lag.Percentile(q) / 1e3; };
       const auto ack_us = [&](double q) { return r.ack.Percentile(q) / 1e3; };
       if (json) {
-        absl::PrintF(
-            "{%s,\"run\":%d,\"rate\":%.0f,\"achieved_rate\":%.0f,\"events\":%d,\"samples\":%d,"
-            "\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
-            "\"send_lag_p50_us\":%.1f,\"send_lag_p99_us\":%.1f,\"ack_p50_us\":%.1f,"
-            "\"ack_p90_us\":%.1f,\"ack_p99_us\":%.1f,\"ack_p999_us\":%.1f,\"ack_max_us\":%.1f,"
-            "\"nproc\":%d,\"server\":\"%s\",\"verified\":%s%s}\n",
-            CommonJson("latency"), run, absl::GetFlag(FLAGS_rate), r.achieved_rate, r.events,
-            r.recorder.count(), us(0.5), us(0.9), us(0.99), us(0.999), r.recorder.max() / 1e3,
-            lag_us(0.5), lag_us(0.99), ack_us(0.5), ack_us(0.9), ack_us(0.99), ack_us(0.999),
-            r.ack.max() / 1e3, machine.cpus.size(), setup->embedded ? "embedded" : "external",
-            r.error.empty() ? "true" : "false",
-            r.error.empty() ? "" : absl::StrCat(",\"error\":", JsonString(r.error)));
+        const auto tenth = [](double v) { return Rounded(v, 1); };
+        Json line = CommonJson("latency");
+        line["run"] = run;
+        line["rate"] = Rounded(absl::GetFlag(FLAGS_rate), 0);
+        line["achieved_rate"] = Rounded(r.achieved_rate, 0);
+        line["events"] = r.events;
+        line["samples"] = r.recorder.count();
+        line["p50_us"] = tenth(us(0.5));
+        line["p90_us"] = tenth(us(0.9));
+        line["p99_us"] = tenth(us(0.99));
+        line["p999_us"] = tenth(us(0.999));
+        line["max_us"] = tenth(r.recorder.max() / 1e3);
+        line["send_lag_p50_us"] = tenth(lag_us(0.5));
+        line["send_lag_p99_us"] = tenth(lag_us(0.99));
+        line["ack_p50_us"] = tenth(ack_us(0.5));
+        line["ack_p90_us"] = tenth(ack_us(0.9));
+        line["ack_p99_us"] = tenth(ack_us(0.99));
+        line["ack_p999_us"] = tenth(ack_us(0.999));
+        line["ack_max_us"] = tenth(r.ack.max() / 1e3);
+        line["nproc"] = machine.cpus.size();
+        line["server"] = setup->embedded ? "embedded" : "external";
+        PrintJsonLine(std::move(line), r.error);
       } else {
         absl::PrintF(
             "run %d: %.0f events/s offered, %d samples: p50 %.1f us, p90 %.1f, p99 %.1f, p99.9 "

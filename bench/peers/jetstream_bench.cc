@@ -412,41 +412,50 @@ struct Target {
   std::string store_dir;  // --spawn_server: deleted at the end
 };
 
-std::string CommonJson(const Target& target, const char* mode) {
-  return absl::StrCat("\"mode\":\"", mode,
-                      "\",\"peer\":\"jetstream\",\"storage\":\"file\",\"sync\":\"server default\","
-                      "\"nats_version\":",
-                      JsonString(target.server.version),
-                      ",\"client\":", JsonString(absl::StrCat("libnats ", nats_GetVersion())),
-                      ",\"publishers\":1,\"subscribers\":0,\"topics\":1,\"event_bytes\":",
-                      absl::GetFlag(FLAGS_event_bytes));
+// The fields every line of JSON starts with.
+Json CommonJson(const Target& target, const char* mode) {
+  return {{"mode", mode},
+          {"peer", "jetstream"},
+          {"storage", "file"},
+          {"sync", "server default"},
+          {"nats_version", target.server.version},
+          {"client", absl::StrCat("libnats ", nats_GetVersion())},
+          {"publishers", 1},
+          {"subscribers", 0},
+          {"topics", 1},
+          {"event_bytes", absl::GetFlag(FLAGS_event_bytes)},
+          {"batch", 1}};
 }
 
-std::string Verified(const std::string& error) {
-  return absl::StrCat("\"verified\":", error.empty() ? "true" : "false",
-                      error.empty() ? "" : absl::StrCat(",\"error\":", JsonString(error)));
-}
-
-std::string ServerJson(const Target& target, const Machine& machine) {
-  return absl::StrCat("\"nproc\":", machine.cpus.size(), ",\"server\":\"external\",\"spawned\":",
-                      target.server.child != nullptr ? "true" : "false",
-                      ",\"server_pid\":", target.server.pid);
+// Ends a line of JSON with the server's fields, verified and the error if any; prints it.
+void PrintJsonLine(Json line, const Target& target, const Machine& machine,
+                   const std::string& error) {
+  line["nproc"] = machine.cpus.size();
+  line["server"] = "external";
+  line["spawned"] = target.server.child != nullptr;
+  line["server_pid"] = target.server.pid;
+  line["verified"] = error.empty();
+  if (!error.empty()) line["error"] = error;
+  absl::PrintF("%s\n", JsonText(line));
+  std::fflush(stdout);
 }
 
 void PrintIngest(const Target& target, const Machine& machine, int run, const Ingest& r) {
   const double rate = static_cast<double>(r.acked) / std::max(r.seconds, 1e-9);
   const double cpu_per_m =
       r.cpu_seconds >= 0 && r.acked > 0 ? r.cpu_seconds / (static_cast<double>(r.acked) / 1e6) : -1;
-  const std::string cpu = cpu_per_m >= 0 ? absl::StrFormat("%.4f", cpu_per_m) : "null";
-  absl::PrintF(
-      "{%s,\"batch\":1,\"publish\":\"async\",\"max_pending\":%d,\"run\":%d,\"events\":%d,"
-      "\"seconds\":%.4f,\"published_events_per_sec\":%.0f,\"published_bytes_per_sec\":%.0f,"
-      "\"server_cpu_sec_per_m_published\":%s,\"stream_messages\":%d,\"stream_last_seq\":%d,%s,%s}"
-      "\n",
-      CommonJson(target, "ingest"), absl::GetFlag(FLAGS_max_pending), run, r.acked, r.seconds, rate,
-      rate * absl::GetFlag(FLAGS_event_bytes), cpu, r.stream_messages, r.stream_last_sequence,
-      ServerJson(target, machine), Verified(r.error));
-  std::fflush(stdout);
+  Json line = CommonJson(target, "ingest");
+  line["publish"] = "async";
+  line["max_pending"] = absl::GetFlag(FLAGS_max_pending);
+  line["run"] = run;
+  line["events"] = r.acked;
+  line["seconds"] = Rounded(r.seconds, 4);
+  line["published_events_per_sec"] = Rounded(rate, 0);
+  line["published_bytes_per_sec"] = Rounded(rate * absl::GetFlag(FLAGS_event_bytes), 0);
+  line["server_cpu_sec_per_m_published"] = cpu_per_m >= 0 ? Rounded(cpu_per_m, 4) : Json();
+  line["stream_messages"] = r.stream_messages;
+  line["stream_last_seq"] = r.stream_last_sequence;
+  PrintJsonLine(std::move(line), target, machine, r.error);
   absl::FPrintF(stderr,
                 "jetstream ingest run %d: %d events of %d B acked in %.3f s: %.0f events/s, server "
                 "CPU %s s per M%s\n",
@@ -458,18 +467,26 @@ void PrintIngest(const Target& target, const Machine& machine, int run, const In
 void PrintLatency(const Target& target, const Machine& machine, int run, const Latency& r) {
   const auto us = [](const LatencyRecorder& h, double q) { return h.Percentile(q) / 1e3; };
   const LatencyRecorder& h = r.publish_to_ack;
-  absl::PrintF(
-      "{%s,\"batch\":1,\"publish\":\"sync\",\"run\":%d,\"rate\":%.0f,\"achieved_rate\":%.0f,"
-      "\"events\":%d,\"samples\":%d,\"p50_us\":%.1f,\"p90_us\":%.1f,\"p99_us\":%.1f,"
-      "\"p999_us\":%.1f,\"max_us\":%.1f,\"due_p50_us\":%.1f,\"due_p99_us\":%.1f,"
-      "\"due_p999_us\":%.1f,\"due_max_us\":%.1f,\"send_lag_p50_us\":%.1f,"
-      "\"send_lag_p99_us\":%.1f,%s,%s}\n",
-      CommonJson(target, "latency"), run, absl::GetFlag(FLAGS_rate), r.achieved_rate, r.events,
-      h.count(), us(h, 0.5), us(h, 0.9), us(h, 0.99), us(h, 0.999), h.max() / 1e3,
-      us(r.due_to_ack, 0.5), us(r.due_to_ack, 0.99), us(r.due_to_ack, 0.999),
-      r.due_to_ack.max() / 1e3, us(r.send_lag, 0.5), us(r.send_lag, 0.99),
-      ServerJson(target, machine), Verified(r.error));
-  std::fflush(stdout);
+  const auto tenth = [](double v) { return Rounded(v, 1); };
+  Json line = CommonJson(target, "latency");
+  line["publish"] = "sync";
+  line["run"] = run;
+  line["rate"] = Rounded(absl::GetFlag(FLAGS_rate), 0);
+  line["achieved_rate"] = Rounded(r.achieved_rate, 0);
+  line["events"] = r.events;
+  line["samples"] = h.count();
+  line["p50_us"] = tenth(us(h, 0.5));
+  line["p90_us"] = tenth(us(h, 0.9));
+  line["p99_us"] = tenth(us(h, 0.99));
+  line["p999_us"] = tenth(us(h, 0.999));
+  line["max_us"] = tenth(h.max() / 1e3);
+  line["due_p50_us"] = tenth(us(r.due_to_ack, 0.5));
+  line["due_p99_us"] = tenth(us(r.due_to_ack, 0.99));
+  line["due_p999_us"] = tenth(us(r.due_to_ack, 0.999));
+  line["due_max_us"] = tenth(r.due_to_ack.max() / 1e3);
+  line["send_lag_p50_us"] = tenth(us(r.send_lag, 0.5));
+  line["send_lag_p99_us"] = tenth(us(r.send_lag, 0.99));
+  PrintJsonLine(std::move(line), target, machine, r.error);
   absl::FPrintF(stderr,
                 "jetstream latency run %d: sync publish paced at %.0f/s, achieved %.0f/s, %d "
                 "samples: publish->ack p50 %.1f us, p90 %.1f, p99 %.1f, p99.9 %.1f, max %.1f; "

@@ -335,14 +335,6 @@ Throughput RunThroughput(const Server& server, int run) {
   return r;
 }
 
-std::string CommonJson(const Server& server) {
-  return absl::StrCat(
-      "\"mode\":\"throughput\",\"peer\":\"nats\",\"nats_version\":", JsonString(server.version),
-      ",\"publishers\":1,\"subscribers\":", absl::GetFlag(FLAGS_subscribers),
-      ",\"topics\":1,\"event_bytes\":", absl::GetFlag(FLAGS_event_bytes),
-      ",\"batch\":", absl::GetFlag(FLAGS_batch));
-}
-
 void PrintRun(const Server& server, const Machine& machine, int run, const Throughput& r,
               bool json) {
   const double bytes = absl::GetFlag(FLAGS_event_bytes);
@@ -353,18 +345,33 @@ void PrintRun(const Server& server, const Machine& machine, int run, const Throu
                                ? r.cpu_seconds / (static_cast<double>(r.delivered) / 1e6)
                                : -1;
   if (json) {
-    absl::PrintF(
-        "{%s,\"run\":%d,\"events\":%d,\"seconds\":%.4f,\"published_events_per_sec\":%.0f,"
-        "\"delivered_events_per_sec\":%.0f,\"published_bytes_per_sec\":%.0f,"
-        "\"delivered_bytes_per_sec\":%.0f,\"server_cpu_sec_per_m_delivered\":%s,\"nproc\":%d,"
-        "\"server\":\"external\",\"spawned\":%s,\"server_pid\":%d,\"window\":%d,"
-        "\"ping_every\":%d,\"max_subscriber_lag\":%d,\"verified\":%s%s}\n",
-        CommonJson(server), run, r.published, r.seconds, published, delivered, published * bytes,
-        delivered_bytes, cpu_per_m >= 0 ? absl::StrFormat("%.4f", cpu_per_m) : "null",
-        machine.cpus.size(), server.child != nullptr ? "true" : "false", server.pid,
-        absl::GetFlag(FLAGS_window), absl::GetFlag(FLAGS_ping_every),
-        absl::GetFlag(FLAGS_max_subscriber_lag), r.error.empty() ? "true" : "false",
-        r.error.empty() ? "" : absl::StrCat(",\"error\":", JsonString(r.error)));
+    Json line = {
+        {"mode", "throughput"},
+        {"peer", "nats"},
+        {"nats_version", server.version},
+        {"publishers", 1},
+        {"subscribers", absl::GetFlag(FLAGS_subscribers)},
+        {"topics", 1},
+        {"event_bytes", absl::GetFlag(FLAGS_event_bytes)},
+        {"batch", absl::GetFlag(FLAGS_batch)},
+        {"run", run},
+        {"events", r.published},
+        {"seconds", Rounded(r.seconds, 4)},
+        {"published_events_per_sec", Rounded(published, 0)},
+        {"delivered_events_per_sec", Rounded(delivered, 0)},
+        {"published_bytes_per_sec", Rounded(published * bytes, 0)},
+        {"delivered_bytes_per_sec", Rounded(delivered_bytes, 0)},
+        {"server_cpu_sec_per_m_delivered", cpu_per_m >= 0 ? Rounded(cpu_per_m, 4) : Json()},
+        {"nproc", machine.cpus.size()},
+        {"server", "external"},
+        {"spawned", server.child != nullptr},
+        {"server_pid", server.pid},
+        {"window", absl::GetFlag(FLAGS_window)},
+        {"ping_every", absl::GetFlag(FLAGS_ping_every)},
+        {"max_subscriber_lag", absl::GetFlag(FLAGS_max_subscriber_lag)},
+        {"verified", r.error.empty()}};
+    if (!r.error.empty()) line["error"] = r.error;
+    absl::PrintF("%s\n", JsonText(line));
   } else {
     absl::PrintF(
         "run %d: published %.0f events/s, delivered %.0f events/s (%.1f MB/s), server CPU %s s "

@@ -119,8 +119,9 @@ Round RunRound(const Config& config, bool metrics, int index) {
       started.fetch_add(1);
       int64_t mine = 0;
       grpc::ByteBuffer response;
+      std::string scratch;
       while (mine < total && reader->Read(&response)) {
-        const int64_t n = CountEvents(response);
+        const int64_t n = CountEvents(response, scratch);
         if (n < 0) break;
         mine += n;
       }
@@ -279,15 +280,20 @@ int Main(int argc, char** argv) {
     const double delivered = DeliveredPerSecond(config, r);
     (metrics ? on : off).push_back(delivered);
     if (config.json) {
-      absl::PrintF(
-          "{\"bench\":\"metrics_overhead\",\"metrics\":%s,\"round\":%d,\"subscribers\":%d,"
-          "\"batch\":%d,\"event_bytes\":%d,\"events\":%d,\"seconds\":%.6f,"
-          "\"published_events_per_sec\":%.0f,\"delivered_events_per_sec\":%.0f,\"scrapes\":%d,"
-          "\"verified\":%s%s}\n",
-          metrics ? "true" : "false", r.index, config.subscribers, config.batch, config.event_bytes,
-          config.events / config.batch * config.batch, r.seconds, PublishedPerSecond(config, r),
-          delivered, r.scrapes, r.error.empty() ? "true" : "false",
-          r.error.empty() ? "" : absl::StrCat(",\"error\":", JsonString(r.error)));
+      Json line = {{"bench", "metrics_overhead"},
+                   {"metrics", metrics},
+                   {"round", r.index},
+                   {"subscribers", config.subscribers},
+                   {"batch", config.batch},
+                   {"event_bytes", config.event_bytes},
+                   {"events", config.events / config.batch * config.batch},
+                   {"seconds", Rounded(r.seconds, 6)},
+                   {"published_events_per_sec", Rounded(PublishedPerSecond(config, r), 0)},
+                   {"delivered_events_per_sec", Rounded(delivered, 0)},
+                   {"scrapes", r.scrapes},
+                   {"verified", r.error.empty()}};
+      if (!r.error.empty()) line["error"] = r.error;
+      absl::PrintF("%s\n", JsonText(line));
     } else {
       absl::PrintF("metrics %-3s round %d: %12.0f delivered events/s  %10.0f published/s%s\n",
                    metrics ? "on" : "off", r.index, delivered, PublishedPerSecond(config, r),
@@ -299,12 +305,20 @@ int Main(int argc, char** argv) {
   const Spread s_off = SpreadOf(off);
   const double ratio = s_off.median > 0 ? s_on.median / s_off.median : 0;
   if (config.json) {
-    absl::PrintF(
-        "{\"bench\":\"metrics_overhead\",\"summary\":true,\"rounds\":%d,\"nproc\":%d,"
-        "\"cpu\":%s,\"on_median\":%.0f,\"on_min\":%.0f,\"on_max\":%.0f,\"off_median\":%.0f,"
-        "\"off_min\":%.0f,\"off_max\":%.0f,\"on_over_off\":%.4f,\"verified\":%s}\n",
-        config.rounds, machine.cpus.size(), JsonString(machine.cpu_model), s_on.median, s_on.min,
-        s_on.max, s_off.median, s_off.min, s_off.max, ratio, all_ok ? "true" : "false");
+    const Json line = {{"bench", "metrics_overhead"},
+                       {"summary", true},
+                       {"rounds", config.rounds},
+                       {"nproc", machine.cpus.size()},
+                       {"cpu", machine.cpu_model},
+                       {"on_median", Rounded(s_on.median, 0)},
+                       {"on_min", Rounded(s_on.min, 0)},
+                       {"on_max", Rounded(s_on.max, 0)},
+                       {"off_median", Rounded(s_off.median, 0)},
+                       {"off_min", Rounded(s_off.min, 0)},
+                       {"off_max", Rounded(s_off.max, 0)},
+                       {"on_over_off", Rounded(ratio, 4)},
+                       {"verified", all_ok}};
+    absl::PrintF("%s\n", JsonText(line));
   } else {
     absl::PrintF(
         "metrics on : median %.0f (%.0f-%.0f) delivered events/s\n"

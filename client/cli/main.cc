@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -15,6 +16,8 @@
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
@@ -70,52 +73,26 @@ int Failed(const absl::Status& status) {
   return kExitFailed;
 }
 
-std::string Json(absl::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", c);
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+using Json = nlohmann::ordered_json;  // keys print in the order they are set
+
+// Prints `object` as one line of JSON. Bytes that are not UTF-8 (a key, a header) print as U+FFFD.
+void PrintJson(const Json& object) {
+  const std::string line =
+      object.dump(/*indent=*/-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
 }
 
-// True if `s` is valid UTF-8 (so JSON can carry it as a string).
-bool IsUtf8(absl::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const std::size_t extra = c < 0x80             ? 0
-                              : (c & 0xE0) == 0xC0 ? 1
-                              : (c & 0xF0) == 0xE0 ? 2
-                              : (c & 0xF8) == 0xF0 ? 3
-                                                   : 4;
-    if (extra == 4 || i + extra >= s.size() + (extra == 0 ? 1 : 0)) return false;
-    for (std::size_t k = 1; k <= extra; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    }
-    i += extra + 1;
+// True if `s` is UTF-8 as the JSON writer judges it (strictly, RFC 3629: no overlong forms, no
+// surrogates), so that it prints as a string unchanged. The library reports bad UTF-8 only by
+// throwing.
+bool IsUtf8(const std::string& s) {
+  try {
+    (void)Json(s).dump();
+    return true;
+  } catch (const Json::type_error&) {
+    return false;
   }
-  return true;
 }
 
 // --token, else $RINGCAST_TOKEN (which keeps the token out of the process list and shell history).
@@ -146,12 +123,16 @@ absl::StatusOr<client::TopicAdmin> Admin(const Args& args) {
 void PrintTopics(const Args& args, const std::vector<v1::Topic>& topics) {
   if (args.Get("format") == "json") {
     for (const v1::Topic& t : topics) {
-      absl::PrintF(
-          "{\"name\":%s,\"capacity\":%d,\"next_sequence\":%d,\"oldest_sequence\":%d,"
-          "\"subscribers\":%d,\"publish_streams\":%d,\"backpressure_ratio\":%.4f,"
-          "\"bytes\":%d,\"max_bytes\":%d}\n",
-          Json(t.name()), t.capacity(), t.next_sequence(), t.oldest_sequence(), t.subscribers(),
-          t.publish_streams(), t.backpressure_ratio(), t.bytes(), t.max_bytes());
+      PrintJson({{"name", t.name()},
+                 {"capacity", t.capacity()},
+                 {"next_sequence", t.next_sequence()},
+                 {"oldest_sequence", t.oldest_sequence()},
+                 {"subscribers", t.subscribers()},
+                 {"publish_streams", t.publish_streams()},
+                 // four decimals, as the ratio has always been printed
+                 {"backpressure_ratio", std::round(t.backpressure_ratio() * 1e4) / 1e4},
+                 {"bytes", t.bytes()},
+                 {"max_bytes", t.max_bytes()}});
     }
     return;
   }
@@ -235,7 +216,7 @@ int TopicsDelete(const Args& args) {
   if (!admin.ok()) return Usage(std::string(admin.status().message()));
   if (absl::Status s = admin->Delete(args.positional()[0]); !s.ok()) return Failed(s);
   if (args.Get("format") == "json") {
-    absl::PrintF("{\"deleted\":%s}\n", Json(args.positional()[0]));
+    PrintJson({{"deleted", args.positional()[0]}});
   } else {
     absl::PrintF("deleted topic %s\n", args.positional()[0]);
   }
@@ -352,13 +333,14 @@ int Publish(const Args& args) {
   progress.Update(sent, /*final=*/true);
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   if (args.Get("format") == "json") {
-    absl::PrintF(
-        "{\"topic\":%s,\"published\":%d,\"failed\":%d,\"first_sequence\":%s,"
-        "\"last_sequence\":%s,\"seconds\":%.3f,\"events_per_sec\":%.0f}\n",
-        Json(topic), acked.load(), failed.load(),
-        acked.load() > 0 ? absl::StrCat(first_sequence.load()) : "null",
-        acked.load() > 0 ? absl::StrCat(last_sequence.load()) : "null", seconds,
-        acked.load() / std::max(seconds, 1e-9));
+    const bool any = acked.load() > 0;
+    PrintJson({{"topic", topic},
+               {"published", acked.load()},
+               {"failed", failed.load()},
+               {"first_sequence", any ? Json(first_sequence.load()) : Json()},
+               {"last_sequence", any ? Json(last_sequence.load()) : Json()},
+               {"seconds", std::round(seconds * 1e3) / 1e3},
+               {"events_per_sec", std::llround(acked.load() / std::max(seconds, 1e-9))}});
   } else {
     absl::FPrintF(stderr, "published %d events to %s", acked.load(), topic);
     if (acked.load() > 0) {
@@ -419,7 +401,7 @@ int Subscribe(const Args& args) {
   const absl::Status ended = (*subscriber)->Run([&](const client::Delivery& d) {
     if (d.skipped > 0) {
       if (format == "json") {
-        absl::PrintF("{\"skipped\":%d}\n", d.skipped);
+        PrintJson({{"skipped", d.skipped}});
       } else {
         absl::FPrintF(stderr, "ringcast: skipped %d events (LOSSY subscriber fell behind)\n",
                       d.skipped);
@@ -427,17 +409,17 @@ int Subscribe(const Args& args) {
     }
     for (const v1::Event& e : d.events) {
       if (format == "json") {
-        std::string headers;
-        for (const auto& [name, value] : e.headers()) {
-          absl::StrAppend(&headers, headers.empty() ? "" : ",", Json(name), ":", Json(value));
+        Json event = {{"sequence", e.sequence()},
+                      {"publish_time_unix_nanos", e.publish_time_unix_nanos()},
+                      {"key", e.key()}};
+        if (IsUtf8(e.payload())) {
+          event["payload"] = e.payload();
+        } else {
+          event["payload_base64"] = absl::Base64Escape(e.payload());
         }
-        absl::PrintF(
-            "{\"sequence\":%d,\"publish_time_unix_nanos\":%d,\"key\":%s,%s,\"headers\":{%s}}\n",
-            e.sequence(), e.publish_time_unix_nanos(), Json(e.key()),
-            IsUtf8(e.payload())
-                ? absl::StrCat("\"payload\":", Json(e.payload()))
-                : absl::StrCat("\"payload_base64\":\"", absl::Base64Escape(e.payload()), "\""),
-            headers);
+        event["headers"] = Json::object();
+        for (const auto& [name, value] : e.headers()) event["headers"][name] = value;
+        PrintJson(event);
       } else {
         std::fwrite(e.payload().data(), 1, e.payload().size(), stdout);
         std::fputc('\n', stdout);
