@@ -41,7 +41,8 @@ Journal::Journal(std::string dir, JournalOptions options, FileSystem& fs)
     : dir_(std::move(dir)), options_(std::move(options)), fs_(fs) {}
 
 Journal::~Journal() {
-  if (!writer_.failure.ok()) return;  // the files are suspect: let the next Open scan them
+  // Failed: the files are suspect, let the next Open scan them. Abandoned: not ours any more.
+  if (!writer_.failure.ok()) return;
   for (const std::shared_ptr<Segment>& segment : writer_.unsaved) {
     if (!HasPendingRecords(segment.get())) SaveIndex(*segment);
   }
@@ -205,6 +206,13 @@ absl::Status Journal::Fail(const absl::Status& cause) {
   // Relaxed: see failed().
   failed_.store(true, std::memory_order_relaxed);
   return writer_.failure;
+}
+
+void Journal::Abandon() {
+  WriterScope scope(*this);
+  if (!writer_.failure.ok()) return;
+  writer_.failure = absl::NotFoundError(
+      absl::StrCat("journal of ", dir_, " was given up (its topic was deleted)"));
 }
 
 void Journal::SaveIndex(const Segment& segment) {

@@ -127,6 +127,11 @@ class Journal {
   // the active segment, nor one whose records are still buffered. Returns how many it deleted.
   // Readers holding a deleted segment keep reading it.
   absl::StatusOr<int> ApplyRetention(absl::Time now);
+  // Gives the directory up (its topic was deleted; the same name may soon hold a new one): from
+  // now on the journal creates, writes, removes and syncs nothing there, not even the index its
+  // destructor would save, and Append/Write/Sync/ApplyRetention return NOT_FOUND. Readers keep
+  // reading the segments already open.
+  void Abandon();
 
   // ---- Any thread ----
 
@@ -245,7 +250,7 @@ class Journal {
     std::vector<std::shared_ptr<Segment>> unsynced;  // written since the last Sync
     std::vector<std::shared_ptr<Segment>> unsaved;   // sealed; .idx to save once written
     bool directory_unsynced = false;                 // a segment file was created or deleted
-    absl::Status failure;                            // set once, by Fail
+    absl::Status failure;                            // set once, by Fail or Abandon
   } writer_;
   // Debug check that writer calls never overlap (see Threads); a no-op under NDEBUG.
   class WriterScope;

@@ -37,6 +37,9 @@ JournalStage::JournalStage(Topic& topic, std::unique_ptr<storage::Journal> journ
 }
 
 JournalStage::~JournalStage() {
+  // A deleted topic whose stage never ran again (its pool stopped first) leaves its directory
+  // alone too.
+  if (topic_.deleted() && !Finished()) journal_->Abandon();
   // Whatever was written reaches the disk before the journal closes (a clean shutdown).
   if (!sync_failed_ && journal_->written_sequence() > journal_->synced_sequence()) {
     static_cast<void>(journal_->Sync());
@@ -182,8 +185,10 @@ void JournalStage::CheckFreeSpace() {
 void JournalStage::Refuse(absl::Status status) { topic_.SetPublishRefusal(std::move(status)); }
 
 void JournalStage::Finish() {
+  journal_->Abandon();
   topic_.NotifyJournaled();  // publishers waiting on a deleted topic learn it
   finished_.store(true, std::memory_order_release);  // pairs with the acquire in Finished
+  finished_notice_.Notify();
 }
 
 }  // namespace ringcast::server

@@ -16,8 +16,12 @@
 // recovers the journal from disk, and batches waiting for their acknowledgement get that error.
 // Subscribers keep reading what was journaled in both cases.
 //
-// Threads: DoWork runs on the thread of the journal pool's runner that owns the stage; position()
-// and Finished() from any thread.
+// Deletion. Once the topic is deleted the next step finishes the stage and gives the journal's
+// directory up: the registry waits for that (AwaitFinished) before it removes the directory, so
+// a topic created again under the same name never finds a file of the old one in its own.
+//
+// Threads: DoWork runs on the thread of the journal pool's runner that owns the stage; position(),
+// Finished() and AwaitFinished() from any thread.
 #ifndef RINGCAST_SERVER_TOPIC_JOURNAL_STAGE_H_
 #define RINGCAST_SERVER_TOPIC_JOURNAL_STAGE_H_
 
@@ -27,6 +31,7 @@
 #include <memory>
 
 #include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "observability/latency_histogram.h"
 #include "ringcast/core/consumer_stage.h"
@@ -57,8 +62,13 @@ class JournalStage {
   // One step: journals what producers published, syncs as the mode says, applies retention and
   // checks the disk's free space now and then. Returns the work done.
   int DoWork();
-  // True once the topic was deleted: the stage needs no more steps.
+  // True once the topic was deleted: the stage needs no more steps, and its journal has given up
+  // the topic's directory (storage::Journal::Abandon).
   [[nodiscard]] bool Finished() const noexcept { return finished_.load(std::memory_order_acquire); }
+  // Waits up to `timeout` for Finished(); true if it came.
+  bool AwaitFinished(absl::Duration timeout) {
+    return finished_notice_.WaitForNotificationWithTimeout(timeout);
+  }
   // Events up to here are journaled (see the class comment): the fan-out stage's upstream.
   [[nodiscard]] const Sequence& position() const noexcept { return stage_.sequence(); }
   [[nodiscard]] const storage::Journal& journal() const noexcept { return *journal_; }
@@ -95,6 +105,7 @@ class JournalStage {
   bool sync_failed_ = false;          // for good
   uint64_t written_since_check_ = 0;  // bytes journaled since the disk's free space was looked at
   std::atomic<bool> finished_{false};
+  absl::Notification finished_notice_;
 };
 
 }  // namespace ringcast::server

@@ -8,6 +8,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "observability/log.h"
 
 namespace ringcast::server {
@@ -31,6 +32,10 @@ absl::Status ValidateTopicName(absl::string_view name) {
 }
 
 namespace {
+
+// How long Delete waits for a durable topic's journal stage to stop writing (one step: at worst
+// an fdatasync) before it removes the directory anyway.
+constexpr absl::Duration kJournalGiveUpWait = absl::Seconds(10);
 
 // A run charged to `budget` until its last reference goes.
 class ChargedRun {
@@ -331,13 +336,28 @@ absl::Status TopicRegistry::Delete(absl::string_view name) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     const auto it = topics_.find(name);
-    if (it == topics_.end()) {
+    if (it == topics_.end() || it->second->deleted()) {
       return absl::NotFoundError(absl::StrCat("topic \"", name, "\" does not exist"));
     }
-    topic = std::move(it->second);
+    topic = it->second;
+  }
+  // Publishers, subscribers and the stages learn it now; the topic keeps its name until its
+  // journal has given its directory up, so that a topic created again under this name meanwhile
+  // (ALREADY_EXISTS until then) never shares the directory with the old one's last writes.
+  topic->MarkDeleted();
+  if (JournalStage* journal = topic->journal_stage(); journal != nullptr) {
+    if (!journal->AwaitFinished(kJournalGiveUpWait)) {
+      Log(LogLevel::kWarning, "deleted topic's journal did not stop in time",
+          {{"topic", name}, {"waited", absl::FormatDuration(kJournalGiveUpWait)}});
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto it = topics_.find(name);
+    if (it == topics_.end() || it->second != topic) {  // a concurrent Delete of it finished first
+      return absl::NotFoundError(absl::StrCat("topic \"", name, "\" does not exist"));
+    }
     topics_.erase(it);
-    // Under the lock, with the name: a topic created again under this name gets a fresh
-    // directory. The deleted topic's journal keeps its files open until its stage finishes.
     if (data_ != nullptr) {
       if (absl::Status s = data_->Remove(name); !s.ok()) {
         Log(LogLevel::kError, "deleted topic's files not removed",
@@ -345,7 +365,6 @@ absl::Status TopicRegistry::Delete(absl::string_view name) {
       }
     }
   }
-  topic->MarkDeleted();
   Log(LogLevel::kInfo, "topic deleted", {{"topic", name}});
   return absl::OkStatus();
 }

@@ -4,8 +4,9 @@
 // join from EARLIEST while publishing goes on, so they are served from the journal on the replay
 // thread and handed to the ring mid-stream. Every subscriber must see every event from its start,
 // in order, once (the checking queues verify each response). Then the topic is opened again from
-// its files and holds exactly what was acknowledged. Links no gRPC, so it runs under
-// ThreadSanitizer.
+// its files and holds exactly what was acknowledged. And a durable topic deleted and created again
+// under the same name while a publisher keeps writing: the new topic's directory never receives a
+// file of the old one's. Links no gRPC, so it runs under ThreadSanitizer.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -204,6 +206,74 @@ TEST(DurableTopicStress, PublishersSubscribersAndDiskReplayAgreeWithTheJournal) 
     EXPECT_EQ(queue->errors(), "");
     registry.StopStages();
   }
+  std::filesystem::remove_all(dir);
+}
+
+// The names of the journal files (.log, .idx) in the topic directory `dir`.
+std::set<std::string> JournalFiles(const std::filesystem::path& dir) {
+  std::set<std::string> names;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const std::string ext = entry.path().extension().string();
+    if (ext == ".log" || ext == ".idx") names.insert(entry.path().filename().string());
+  }
+  return names;
+}
+
+TEST(DurableTopicStress, ADeletedTopicNeverWritesIntoTheDirectoryOfItsSuccessor) {
+  Watchdog watchdog;
+  const std::filesystem::path dir = std::filesystem::path(::testing::TempDir()) /
+                                    ("durable-recreate-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  ServerOptions options;
+  options.data_dir = dir.string();
+  options.min_free_bytes = 0;
+  options.journal_sync = storage::SyncMode::kNone;
+  options.segment_bytes = 4096;  // a roll (a new file) every ~100 events
+  const int rounds = Scaled(40, 10);
+  const std::filesystem::path topic_dir = dir / "topics" / "t_again";
+  {
+    TopicRegistry registry(options);
+    ASSERT_TRUE(registry.OpenDataDirectory().ok());
+    std::shared_ptr<Topic> previous;  // the last incarnation, kept until its successor exists
+    for (int round = 0; round <= rounds; ++round) {
+      absl::StatusOr<std::shared_ptr<Topic>> created = registry.Create("again", 64);
+      ASSERT_TRUE(created.ok()) << created.status();
+      previous.reset();  // its journal closes now, after the new topic took the directory
+      // Nothing in the new directory but its own first, empty segment: no segment an old stage
+      // rolled to, no index an old journal saved as it closed.
+      for (const std::string& name : JournalFiles(topic_dir)) {
+        EXPECT_EQ(name.substr(0, 20), "00000000000000000000") << name << ", round " << round;
+      }
+      if (round == rounds) break;
+      std::shared_ptr<Topic> topic = *created;
+      std::atomic<int64_t> published{0};
+      std::thread publisher([&] {
+        // Publishes until the topic is deleted; the journal stage rolls segments meanwhile.
+        while (!topic->deleted()) {
+          if (TryPublish(*topic, 8)) {
+            published.fetch_add(8);
+          } else {
+            std::this_thread::yield();
+          }
+        }
+      });
+      // Deleted mid-stream, at a different point each round.
+      ASSERT_TRUE(Eventually([&] { return published.load() >= 200 + 37 * (round % 7); }));
+      ASSERT_TRUE(registry.Delete("again").ok());
+      publisher.join();
+      previous = std::move(topic);
+    }
+    registry.BeginDrainAll();
+    registry.StopStages();
+  }
+  // Opened again: the topic is back, empty, its sequence at 0.
+  TopicRegistry registry(options);
+  ASSERT_TRUE(registry.OpenDataDirectory().ok());
+  absl::StatusOr<std::shared_ptr<Topic>> topic = registry.Get("again");
+  ASSERT_TRUE(topic.ok()) << topic.status();
+  EXPECT_EQ((*topic)->NextSequence(), 0);
+  registry.StopStages();
   std::filesystem::remove_all(dir);
 }
 

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,15 @@ int64_t FirstOf(const std::string& segment_path) {
 
 std::string IndexPathOf(const std::string& segment_path) {
   return JoinPath(ParentDirectory(segment_path), IndexFileName(FirstOf(segment_path)));
+}
+
+// Every file name in `dir`.
+std::set<std::string> FileNames(const std::string& dir) {
+  std::set<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    names.insert(entry.path().filename().string());
+  }
+  return names;
 }
 
 class JournalTest : public ::testing::Test {
@@ -828,6 +838,25 @@ TEST_F(JournalTest, AFullDiskWhenRollingFailsAppendWithNothingBuffered) {
   fs.ClearFaults();
   AppendRange(*journal, s, s + 30);
   ExpectRecords(ReadAll(*journal, 0), 0, s + 30);
+}
+
+TEST_F(JournalTest, AnAbandonedJournalTouchesItsDirectoryNoMore) {
+  {
+    std::unique_ptr<Journal> journal = Open();
+    ASSERT_NE(journal, nullptr);
+    AppendRange(*journal, 0, 9);  // the active segment's index is not saved yet
+    ASSERT_TRUE(journal->Append(10, TimeOf(10), BodyOf(10)).ok());
+    const std::set<std::string> before = FileNames(dir());
+    journal->Abandon();
+    EXPECT_TRUE(absl::IsNotFound(journal->Append(11, TimeOf(11), BodyOf(11))));
+    EXPECT_TRUE(absl::IsNotFound(journal->Write()));  // record 10 stays unwritten
+    EXPECT_TRUE(absl::IsNotFound(journal->Sync()));
+    EXPECT_TRUE(absl::IsNotFound(journal->ApplyRetention(absl::Now()).status()));
+    EXPECT_FALSE(journal->failed());            // given up, not failed
+    ExpectRecords(ReadAll(*journal, 0), 0, 9);  // readers go on
+    journal.reset();                            // closing saves no index
+    EXPECT_EQ(FileNames(dir()), before);
+  }
 }
 
 TEST_F(JournalTest, AFailedFdatasyncFailsTheJournalForGood) {
