@@ -19,8 +19,9 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # peers of the core benchmark
   libboost-dev libconcurrentqueue-dev libreaderwriterqueue-dev
-  # the Python peer of the interop test: grpcio and protobuf from the .proto alone
-  python3-grpcio python3-protobuf
+  # the Python peer of the interop test: grpcio and protobuf from the .proto alone; grpc-tools
+  # generates the Python example's stubs (examples/python)
+  python3-grpcio python3-protobuf python3-grpc-tools
   # the raw HTTP/2 client of the oversized-message test (a request no gRPC client would send)
   python3-h2
 )
@@ -29,6 +30,12 @@ packages=(
 # libnats-dev, the NATS C client through which ringcast-jetstream-bench measures JetStream.
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(gnuplot-nox nats-server libnats-dev)
+fi
+
+# The Node example (examples/node) needs node and npm; its own packages come from npm at test time.
+# A node installed otherwise (with its npm) is used as it is.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
 fi
 
 missing=()
