@@ -26,8 +26,8 @@ packages=(
   python3-h2
 )
 # `install-deps.sh --bench` adds what only the benchmark suite needs: gnuplot for its plots,
-# nats-server, the peer that ringcast-nats-bench runs the end-to-end fan-out benchmark against, and
-# libnats-dev, the NATS C client through which ringcast-jetstream-bench measures JetStream.
+# nats-server, the peer of the NATS benchmarks, and libnats-dev, the NATS C client through which
+# ringcast-nats-bench (fan-out) and ringcast-jetstream-bench (JetStream) measure it.
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(gnuplot-nox nats-server libnats-dev)
 fi

@@ -51,7 +51,6 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
@@ -95,14 +94,7 @@ int64_t NanosBetween(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count();
 }
 
-std::string StatusText(natsStatus s) {
-  std::string text = natsStatus_GetText(s);
-  const char* last = nats_GetLastError(nullptr);
-  if (last != nullptr && *last != '\0' && !absl::StrContains(text, last)) {
-    absl::StrAppend(&text, " (", last, ")");
-  }
-  return text;
-}
+using nats::StatusText;
 
 std::string JsError(const std::string& what, natsStatus s, jsErrCode code) {
   return absl::StrCat(what, ": ", StatusText(s),
@@ -515,7 +507,7 @@ absl::Status Spawn(Target& target) {
   }
   if (absl::Status s =
           nats::SpawnServer(absl::GetFlag(FLAGS_nats_server), args, absl::GetFlag(FLAGS_server_log),
-                            "ringcast-jetstream-bench-probe", absl::Seconds(10), target.server);
+                            absl::Seconds(10), target.server);
       !s.ok()) {
     return s;
   }
@@ -530,8 +522,7 @@ absl::Status Reach(Target& target) {
     host_port = host_port.substr(scheme + 3);
   }
   return nats::ConnectToServer(host_port, absl::GetFlag(FLAGS_server_pid),
-                               "ringcast-jetstream-bench-probe", absl::GetFlag(FLAGS_timeout),
-                               target.server);
+                               absl::GetFlag(FLAGS_timeout), target.server);
 }
 
 // Why the flags cannot make a run, or empty.

@@ -1,74 +1,77 @@
 // ringcast-nats-bench: ringcast-bench's end-to-end fan-out throughput measurement, run against a
-// NATS server, so that "faster than NATS on the same machine" is measured, not quoted.
+// NATS server through the official NATS C client (libnats), so that "faster than NATS on the same
+// machine" is measured, not quoted.
 //
 //   ringcast-nats-bench [throughput] [--target=HOST:PORT | --spawn_server] --subscribers
 //                       --event_bytes --batch --events
 //
 // What it measures: one publisher connection publishes --events messages of --event_bytes each on
 // one subject; --subscribers subscriber connections on that subject count the messages and the
-// payload bytes they receive. Published events/s run from the first PUB to the PONG proving that
-// the server processed the last one; delivered events/s from the first PUB until every subscriber
-// has every message. The server's CPU seconds per million delivered messages are the change of its
-// user + system time (/proc/<pid>/stat) over the same span. Every run is verified: each subscriber
-// must receive exactly --events messages (--events rounded down to whole batches, at least one) of
-// --event_bytes each, or the run fails. --spawn_server starts `nats-server -a 127.0.0.1 -p <free
-// port>`, untuned (its defaults otherwise), and stops it at the end.
+// payload bytes they receive. Published events/s run from the first publish until the server has
+// processed the last one (the last marker, below, came back); delivered events/s from the first
+// publish until every subscriber has every message. The server's CPU seconds per million
+// delivered messages are the change of its user + system time (/proc/<pid>/stat) over the same
+// span. Every run is verified: each subscriber must receive exactly --events messages (--events
+// rounded down to whole batches, at least one) of --event_bytes each, or the run fails.
+// --spawn_server starts `nats-server -a 127.0.0.1 -p <free port>`, untuned (its defaults
+// otherwise), and stops it at the end.
 //
 // How it is fair to NATS, compared with `ringcast-bench throughput` given the same flags:
 //  * the same payloads (--event_bytes of 'x'), one subject for the one topic, the same number of
 //    subscribers, each on its own TCP connection, over loopback on the same machine;
-//  * the same batching: --batch PUB commands go out in one write, as ringcast-bench sends --batch
-//    events in one request (and as NATS clients buffer PUBs until they flush);
+//  * the client NATS users run, with its own batching: natsConnection_Publish appends to the
+//    connection's write buffer (sized here to hold a --batch of messages) and the library's
+//    flusher thread writes it out, as ringcast-bench sends --batch events in one request;
 //  * the server's CPU measured the same way, from /proc/<pid>/stat of the server process alone;
-//  * a lean client: the batch is encoded once and written as is, and subscribers count MSG lines
-//    and pass over the payloads without copying them. One thread reads every subscriber connection
-//    (epoll) rather than a thread each, leaving as much of the CPUs as it can to the server, as
-//    ringcast-bench's subscribers share gRPC's few callback threads.
+//  * a lean consumer: the subscriptions share the library's delivery pool (global message
+//    delivery; one thread unless NATS_DEFAULT_LIB_MSG_DELIVERY settings raise it), whose
+//    callbacks only count, as ringcast-bench's subscribers share gRPC's few
+//    callback threads.
 //
 // Flow control. NATS has none end to end: the server queues what a subscriber has not read yet and
 // cuts it off as a slow consumer once that exceeds a limit (64 MB by default) or a write to it
 // stalls past a deadline. ringcast-bench's publisher keeps --window batches unanswered, and a
 // ringcast topic holds the publisher back once a subscriber is a ring (65536 events by default)
 // behind. This publisher keeps the same two bounds:
-//  * window: after every --ping_every batches it sends PING in the same write. The server answers
-//    PONG only once it has processed everything before, so by waiting while more than
-//    --window / --ping_every PINGs are unanswered, at most --window batches are unprocessed;
-//  * subscriber lag: at each PING it also waits, sleeping 100 us at a time so as not to take CPU
-//    from the server, while the slowest subscriber has received more than --max_subscriber_lag
-//    messages fewer than have been published.
-// A subscriber cut off all the same shows as an -ERR or as the server closing its connection, and
-// the run fails with that error.
+//  * window: after every --ping_every batches it publishes an empty marker message to a subject
+//    its own connection subscribes to. The server handles one connection's input in order, so a
+//    marker coming back proves that every message published before it was processed (matched and
+//    queued to the subscribers), as the PONG to a PING does. The publisher waits while more than
+//    --window / --ping_every markers are out, so at most --window batches are unprocessed;
+//  * subscriber lag: at each marker it also waits while the slowest subscriber has received more
+//    than --max_subscriber_lag messages fewer than have been published.
+// Both waits block on a condition variable that the library's callback threads signal; nothing
+// spins. A subscriber cut off all the same shows as its connection closing, and the run fails with
+// that error.
 //
 // --format=json prints one object per run, with ringcast-bench's field names; table prints a line
 // per run.
-#include <sys/epoll.h>
 #include <unistd.h>
+
+#include <nats/nats.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
+#include <limits>
 #include <memory>
-#include <span>
+#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
-#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "bench/common/server_process.h"
 #include "bench/core/report.h"
-#include "bench/peers/nats_connection.h"
 #include "bench/peers/nats_server.h"
 
 ABSL_FLAG(std::string, target, "", "host:port of a running nats-server");
@@ -82,11 +85,11 @@ ABSL_FLAG(int, server_pid, 0,
           "--target: pid of the server, for its CPU time (default: found by port)");
 ABSL_FLAG(int, subscribers, 4, "subscriber connections on the subject");
 ABSL_FLAG(int, event_bytes, 64, "payload bytes per message");
-ABSL_FLAG(int, batch, 100, "PUB commands per write");
+ABSL_FLAG(int, batch, 100, "messages per batch (the client's write buffer holds one)");
 ABSL_FLAG(int64_t, events, 5'000'000, "messages published per run");
 ABSL_FLAG(int, window, 32,
           "batches the server may not have processed yet (ringcast-bench's --window)");
-ABSL_FLAG(int, ping_every, 8, "batches between PINGs; at most --window");
+ABSL_FLAG(int, ping_every, 8, "batches between markers; at most --window");
 ABSL_FLAG(int64_t, max_subscriber_lag, 65536,
           "messages the slowest subscriber may be behind the publisher (a ringcast topic's ring)");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30),
@@ -98,127 +101,181 @@ namespace ringcast::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using nats::Server;
+using nats::StatusText;
 
 double SecondsBetween(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
 }
 
-using nats::Server;
+// What one run's threads share. libnats' threads write it from their callbacks (message delivery,
+// connection closed, asynchronous errors); the publishing thread waits on it.
+//
+// Memory ordering: the counters are relaxed atomics, each written by one delivery thread. The
+// publisher only throttles on them, and what it verifies it reads after the subscriptions are
+// drained (natsSubscription_WaitForDrainCompletion synchronizes with the delivery thread). A
+// waiter is woken through `mu_`: the writer changes the counter, then locks and unlocks `mu_`
+// before notifying, so a waiter that checked its condition under `mu_` cannot miss the change.
+class Run {
+ public:
+  // A subscriber's counts, written by the delivery thread of its subscription.
+  struct Subscriber {
+    Run* run = nullptr;
+    int index = 0;  // 1-based, for messages
+    natsConnection* connection = nullptr;
+    natsSubscription* subscription = nullptr;
+    std::atomic<int64_t> messages{0};
+    std::atomic<int64_t> payload_bytes{0};
+    std::atomic<int64_t> min_payload_bytes{std::numeric_limits<int64_t>::max()};
+    std::atomic<int64_t> max_payload_bytes{0};
+  };
 
-// `batch` PUB commands of `event_bytes` each on `subject`: one write of the publisher.
-std::string EncodeBatch(const std::string& subject, int batch, int event_bytes) {
-  const std::string one =
-      absl::StrCat("PUB ", subject, " ", event_bytes, "\r\n",
-                   std::string(static_cast<std::size_t>(event_bytes), 'x'), "\r\n");
-  std::string all;
-  all.reserve(one.size() * static_cast<std::size_t>(batch));
-  for (int i = 0; i < batch; ++i) all += one;
-  return all;
-}
+  Run(int subscribers, int64_t expected, int64_t wake_every)
+      : subscribers_(static_cast<std::size_t>(subscribers)),
+        expected_(expected),
+        wake_every_(wake_every) {
+    for (std::size_t i = 0; i < subscribers_.size(); ++i) {
+      subscribers_[i].run = this;
+      subscribers_[i].index = static_cast<int>(i) + 1;
+    }
+  }
+  Run(const Run&) = delete;
+  Run& operator=(const Run&) = delete;
 
-// How far the subscribers are: written by the reader thread, read by the publisher.
-struct SubscriberProgress {
-  // The fewest messages any subscriber has received. Relaxed: the publisher only throttles on it;
-  // the counts that are verified are read from the connections after the reader thread is joined.
-  std::atomic<int64_t> slowest{0};
-  // Relaxed for the same reason: it only stops the publisher early.
-  std::atomic<bool> failed{false};
+  std::vector<Subscriber>& subscribers() { return subscribers_; }
+  int64_t expected() const { return expected_; }
+
+  // natsMsgHandler of a subscription: counts the message.
+  static void OnMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+    auto& s = *static_cast<Subscriber*>(closure);
+    const int64_t bytes = natsMsg_GetDataLength(msg);
+    natsMsg_Destroy(msg);
+    // Relaxed loads and stores, not read-modify-writes: this thread is the only writer.
+    constexpr auto kRelaxed = std::memory_order_relaxed;
+    s.payload_bytes.store(s.payload_bytes.load(kRelaxed) + bytes, kRelaxed);
+    if (bytes < s.min_payload_bytes.load(kRelaxed)) s.min_payload_bytes.store(bytes, kRelaxed);
+    if (bytes > s.max_payload_bytes.load(kRelaxed)) s.max_payload_bytes.store(bytes, kRelaxed);
+    const int64_t n = s.messages.load(kRelaxed) + 1;
+    s.messages.store(n, kRelaxed);
+    if (n % s.run->wake_every_ == 0 || n == s.run->expected_) s.run->Wake();
+  }
+
+  // natsMsgHandler of the publisher's marker subscription.
+  static void OnMarker(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+    natsMsg_Destroy(msg);
+    auto& run = *static_cast<Run*>(closure);
+    run.markers_back_.fetch_add(1, std::memory_order_relaxed);
+    run.Wake();
+  }
+
+  // natsConnectionHandler for a connection closed: the server cut it off (a slow consumer), unless
+  // the run is over. `closure` names the connection. The last call the library makes with it.
+  static void OnClosed(natsConnection*, void* closure) {
+    auto& who = *static_cast<std::pair<Run*, std::string>*>(closure);
+    Run& run = *who.first;
+    if (!run.over_.load(std::memory_order_relaxed)) {
+      run.Fail(absl::StrCat(who.second,
+                            ": the server closed the connection (nats-server cuts a slow consumer "
+                            "off this way)"));
+    }
+    // Notified under the lock: once the waiter in AwaitClosed sees the count, this thread no
+    // longer touches the run.
+    std::lock_guard<std::mutex> lock(run.mu_);
+    ++run.closed_;
+    run.woken_.notify_all();
+  }
+
+  // natsErrHandler: an asynchronous error (an -ERR from the server, a slow consumer).
+  static void OnError(natsConnection*, natsSubscription*, natsStatus status, void* closure) {
+    auto& who = *static_cast<std::pair<Run*, std::string>*>(closure);
+    who.first->Fail(absl::StrCat(who.second, ": ", StatusText(status)));
+  }
+
+  // Records the first error and wakes the publisher. Any thread.
+  void Fail(std::string error) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (error_.empty()) error_ = std::move(error);
+      failed_.store(true, std::memory_order_relaxed);
+    }
+    woken_.notify_all();
+  }
+
+  // Blocks until `ready()` holds or the run failed (true) or `timeout` passes (false).
+  template <class Ready>
+  bool Await(Ready ready, absl::Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return woken_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                           [&] { return failed_.load(std::memory_order_relaxed) || ready(); });
+  }
+
+  bool failed() const { return failed_.load(std::memory_order_relaxed); }
+  std::string error() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return error_;
+  }
+  int64_t markers_back() const { return markers_back_.load(std::memory_order_relaxed); }
+  int64_t Slowest() const {
+    int64_t slowest = expected_;
+    for (const Subscriber& s : subscribers_) {
+      slowest = std::min(slowest, s.messages.load(std::memory_order_relaxed));
+    }
+    return slowest;
+  }
+  // From now on connections close because the run closes them.
+  void End() { over_.store(true, std::memory_order_relaxed); }
+
+  // Blocks until OnClosed has run for `connections` connections (the library calls it from its
+  // own thread after natsConnection_Close returns), at most `timeout`.
+  void AwaitClosed(int connections, absl::Duration timeout) {
+    std::unique_lock<std::mutex> lock(mu_);
+    woken_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                    [&] { return closed_ >= connections; });
+  }
+
+ private:
+  void Wake() {
+    { std::lock_guard<std::mutex> lock(mu_); }  // see "Memory ordering" above
+    woken_.notify_all();
+  }
+
+  std::vector<Subscriber> subscribers_;
+  const int64_t expected_;
+  const int64_t wake_every_;  // a subscriber wakes the publisher every this many messages
+  std::atomic<int64_t> markers_back_{0};
+  std::atomic<bool> failed_{false};
+  std::atomic<bool> over_{false};
+  std::mutex mu_;
+  std::condition_variable woken_;
+  std::string error_;  // guarded by mu_
+  int closed_ = 0;     // guarded by mu_: connections whose OnClosed has run
 };
 
-// What the reader thread leaves behind; read after it is joined.
-struct ReaderResult {
-  Clock::time_point finished;  // when the last subscriber had every message, or it failed
-  std::string error;
-};
-
-// Reads every subscriber connection, on the calling thread, until each has `expected` messages,
-// one fails, or none receives anything for `timeout`.
-ReaderResult ReadSubscribers(std::span<const std::unique_ptr<nats::Connection>> subscribers,
-                             int64_t expected, absl::Duration timeout,
-                             SubscriberProgress& progress) {
-  ReaderResult result;
-  const int epoll = epoll_create1(EPOLL_CLOEXEC);
-  if (epoll < 0) result.error = absl::StrCat("epoll_create1: ", std::strerror(errno));
-  for (std::size_t i = 0; i < subscribers.size() && result.error.empty(); ++i) {
-    epoll_event interest{};
-    interest.events = EPOLLIN;
-    interest.data.u64 = i;
-    if (epoll_ctl(epoll, EPOLL_CTL_ADD, subscribers[i]->fd(), &interest) != 0) {
-      result.error = absl::StrCat("epoll_ctl: ", std::strerror(errno));
-    }
+// Connects to the server for one run: no reconnection (a connection the server closes stays
+// closed and fails the run), `who` reported with closes and asynchronous errors.
+absl::StatusOr<natsConnection*> Connect(const Server& server, std::pair<Run*, std::string>& who,
+                                        bool shared_delivery, int io_buffer_bytes) {
+  natsOptions* options = nullptr;
+  natsStatus s = natsOptions_Create(&options);
+  const std::string url = absl::StrCat("nats://", server.host, ":", server.port);
+  const std::string name = absl::StrCat("ringcast-nats-bench ", who.second);
+  const auto timeout_ms = absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_timeout));
+  if (s == NATS_OK) s = natsOptions_SetURL(options, url.c_str());
+  if (s == NATS_OK) s = natsOptions_SetName(options, name.c_str());
+  if (s == NATS_OK) s = natsOptions_SetTimeout(options, timeout_ms);
+  if (s == NATS_OK) s = natsOptions_SetAllowReconnect(options, false);
+  if (s == NATS_OK) s = natsOptions_SetClosedCB(options, &Run::OnClosed, &who);
+  if (s == NATS_OK) s = natsOptions_SetErrorHandler(options, &Run::OnError, &who);
+  if (s == NATS_OK) s = natsOptions_UseGlobalMessageDelivery(options, shared_delivery);
+  if (s == NATS_OK && io_buffer_bytes > 0) s = natsOptions_SetIOBufSize(options, io_buffer_bytes);
+  natsConnection* connection = nullptr;
+  if (s == NATS_OK) s = natsConnection_Connect(&connection, options);
+  natsOptions_Destroy(options);
+  if (s != NATS_OK) {
+    return absl::UnavailableError(
+        absl::StrCat(who.second, ": connect to ", url, ": ", StatusText(s)));
   }
-  std::vector<epoll_event> ready(std::max<std::size_t>(1, subscribers.size()));
-  const auto timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(timeout));
-  std::size_t active = subscribers.size();
-  while (active > 0 && result.error.empty()) {
-    const int n = epoll_wait(epoll, ready.data(), static_cast<int>(ready.size()), timeout_ms);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      result.error = n == 0 ? absl::StrCat("no subscriber received anything for ",
-                                           absl::FormatDuration(timeout), "; the slowest had ",
-                                           progress.slowest.load(std::memory_order_relaxed), " of ",
-                                           expected, " messages")
-                            : absl::StrCat("epoll_wait: ", std::strerror(errno));
-      break;
-    }
-    for (int k = 0; k < n && result.error.empty(); ++k) {
-      const std::size_t i = ready[static_cast<std::size_t>(k)].data.u64;
-      nats::Connection& connection = *subscribers[i];
-      if (absl::Status s = connection.ReadSome(); !s.ok()) {
-        result.error = absl::StrCat(
-            "subscriber ", i + 1, " after ", connection.counts().messages, " of ", expected,
-            " messages: ", s.message(),
-            connection.closed() ? " (nats-server cuts a slow consumer off this way)" : "");
-      } else if (connection.counts().messages >= expected) {
-        epoll_ctl(epoll, EPOLL_CTL_DEL, connection.fd(), nullptr);
-        --active;
-      }
-    }
-    int64_t slowest = expected;
-    for (const auto& s : subscribers) slowest = std::min(slowest, s->counts().messages);
-    progress.slowest.store(slowest, std::memory_order_relaxed);
-  }
-  if (epoll >= 0) close(epoll);
-  if (result.error.empty()) {
-    progress.slowest.store(expected, std::memory_order_relaxed);  // also with no subscribers
-  } else {
-    progress.failed.store(true, std::memory_order_relaxed);
-  }
-  result.finished = Clock::now();
-  return result;
-}
-
-struct PublishPlan {
-  int64_t batches = 0;
-  int batch = 0;
-  int ping_every = 0;
-  int64_t max_unanswered_pings = 0;
-  int64_t max_subscriber_lag = 0;
-};
-
-// Writes `batch_bytes` plan.batches times within the window and the subscriber lag (see the top of
-// the file). Returns once the server has processed every batch, or Aborted if a subscriber failed.
-absl::Status Publish(nats::Connection& publisher, std::string_view batch_bytes,
-                     const PublishPlan& plan, const SubscriberProgress& progress) {
-  for (int64_t b = 1; b <= plan.batches; ++b) {
-    const bool ping = b % plan.ping_every == 0 || b == plan.batches;
-    if (absl::Status s = publisher.Write(batch_bytes, ping); !s.ok()) return s;
-    if (!ping) continue;
-    while (publisher.pings_outstanding() > plan.max_unanswered_pings) {
-      if (absl::Status s = publisher.ReadSome(); !s.ok()) return s;
-    }
-    const int64_t published = b * plan.batch;
-    while (published - progress.slowest.load(std::memory_order_relaxed) > plan.max_subscriber_lag) {
-      if (progress.failed.load(std::memory_order_relaxed)) {
-        return absl::AbortedError("a subscriber failed");
-      }
-      std::this_thread::sleep_for(std::chrono::microseconds(100));
-    }
-  }
-  while (publisher.pings_outstanding() > 0) {
-    if (absl::Status s = publisher.ReadSome(); !s.ok()) return s;
-  }
-  return absl::OkStatus();
+  return connection;
 }
 
 struct Throughput {
@@ -231,105 +288,192 @@ struct Throughput {
   std::string error;
 };
 
-// Connects a subscriber to `subject` and returns once the server has registered it.
-absl::StatusOr<std::unique_ptr<nats::Connection>> Subscribe(const Server& server,
-                                                            const std::string& subject, int index,
-                                                            absl::Duration timeout) {
-  auto connection = nats::Connection::Dial(
-      server.host, server.port, absl::StrCat("ringcast-nats-bench-sub-", index), timeout);
-  if (!connection.ok()) return connection.status();
-  if (absl::Status s = (*connection)->Write(absl::StrCat("SUB ", subject, " 1\r\n")); !s.ok()) {
-    return s;
+// The connections and subscriptions of one run, closed and destroyed when it goes.
+class Connections {
+ public:
+  explicit Connections(Run& run) : run_(run) {}
+  Connections(const Connections&) = delete;
+  Connections& operator=(const Connections&) = delete;
+  // Closes every connection, waits until the library has called back for each (its callbacks
+  // refer to the run and the names), then destroys them.
+  ~Connections() {
+    run_.End();
+    std::vector<natsConnection*> connections;
+    for (Run::Subscriber& s : run_.subscribers()) {
+      if (s.connection != nullptr) connections.push_back(s.connection);
+    }
+    if (publisher != nullptr) connections.push_back(publisher);
+    for (natsConnection* c : connections) natsConnection_Close(c);
+    run_.AwaitClosed(static_cast<int>(connections.size()), absl::Seconds(10));
+    for (Run::Subscriber& s : run_.subscribers()) {
+      if (s.subscription != nullptr) natsSubscription_Destroy(s.subscription);
+    }
+    if (marker_subscription != nullptr) natsSubscription_Destroy(marker_subscription);
+    for (natsConnection* c : connections) natsConnection_Destroy(c);
   }
-  if (absl::Status s = (*connection)->Flush(); !s.ok()) return s;
-  return connection;
+
+  natsConnection* publisher = nullptr;
+  natsSubscription* marker_subscription = nullptr;
+  // Names for the callbacks, stable in memory: the publisher's, then each subscriber's.
+  std::vector<std::unique_ptr<std::pair<Run*, std::string>>> names;
+
+ private:
+  Run& run_;
+};
+
+// Publishes the run's batches within the window and the subscriber lag (see the top of the file).
+// Returns once the server has processed every batch, or the first error.
+std::string Publish(natsConnection* publisher, const std::string& subject,
+                    const std::string& marker_subject, int64_t batches, Run& run) {
+  const int batch = absl::GetFlag(FLAGS_batch);
+  const int ping_every = absl::GetFlag(FLAGS_ping_every);
+  const int64_t max_markers_out = std::max(1, absl::GetFlag(FLAGS_window) / ping_every);
+  const int64_t max_lag = absl::GetFlag(FLAGS_max_subscriber_lag);
+  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  const std::string payload(static_cast<std::size_t>(absl::GetFlag(FLAGS_event_bytes)), 'x');
+  int64_t markers_sent = 0;
+  for (int64_t b = 1; b <= batches; ++b) {
+    for (int i = 0; i < batch; ++i) {
+      const natsStatus s = natsConnection_Publish(publisher, subject.c_str(), payload.data(),
+                                                  static_cast<int>(payload.size()));
+      if (s != NATS_OK) return absl::StrCat("publish: ", StatusText(s));
+    }
+    const bool last = b == batches;
+    if (b % ping_every != 0 && !last) continue;
+    if (const natsStatus s = natsConnection_Publish(publisher, marker_subject.c_str(), nullptr, 0);
+        s != NATS_OK) {
+      return absl::StrCat("publish a marker: ", StatusText(s));
+    }
+    ++markers_sent;
+    const int64_t published = b * batch;
+    const int64_t markers_allowed = last ? 0 : max_markers_out;
+    const bool caught_up = run.Await(
+        [&] {
+          return markers_sent - run.markers_back() <= markers_allowed &&
+                 published - run.Slowest() <= max_lag;
+        },
+        timeout);
+    if (run.failed()) return {};  // the run's error says why
+    if (!caught_up) {
+      return absl::StrCat("nothing moved for ", absl::FormatDuration(timeout), ": ",
+                          markers_sent - run.markers_back(),
+                          " markers out, the slowest subscriber ", "at ", run.Slowest(), " of ",
+                          published, " messages");
+    }
+  }
+  return {};
 }
 
-Throughput RunThroughput(const Server& server, int run) {
+Throughput RunThroughput(const Server& server, int run_index) {
   Throughput r;
   const int subscribers = absl::GetFlag(FLAGS_subscribers);
   const int event_bytes = absl::GetFlag(FLAGS_event_bytes);
+  const int batch = absl::GetFlag(FLAGS_batch);
+  const int64_t batches = std::max<int64_t>(1, absl::GetFlag(FLAGS_events) / batch);
+  const int64_t expected = batches * batch;
   const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
-  PublishPlan plan;
-  plan.batch = absl::GetFlag(FLAGS_batch);
-  plan.batches = std::max<int64_t>(1, absl::GetFlag(FLAGS_events) / plan.batch);
-  plan.ping_every = absl::GetFlag(FLAGS_ping_every);
-  plan.max_unanswered_pings = std::max(1, absl::GetFlag(FLAGS_window) / plan.ping_every);
-  plan.max_subscriber_lag = absl::GetFlag(FLAGS_max_subscriber_lag);
-  const int64_t expected = plan.batches * plan.batch;
-  const std::string subject = absl::StrCat("ringcast.bench.", getpid(), ".", run);
+  const int64_t timeout_ms = absl::ToInt64Milliseconds(timeout);
+  const std::string subject = absl::StrCat("ringcast.bench.", getpid(), ".", run_index);
+  const std::string marker_subject = absl::StrCat(subject, ".marker");
+  // Wakes the publisher often enough that a lag bound of max_subscriber_lag is seen in time.
+  const int64_t wake_every =
+      std::clamp<int64_t>(absl::GetFlag(FLAGS_max_subscriber_lag) / 8, 1, 1024);
 
-  std::vector<std::unique_ptr<nats::Connection>> subs;
-  for (int s = 1; s <= subscribers; ++s) {
-    auto connection = Subscribe(server, subject, s, timeout);
+  Run run(subscribers, expected, wake_every);
+  Connections connections(run);
+  const auto name = [&](std::string who) {
+    connections.names.push_back(std::make_unique<std::pair<Run*, std::string>>(&run, who));
+    return connections.names.back().get();
+  };
+  for (Run::Subscriber& s : run.subscribers()) {
+    auto* who = name(absl::StrCat("subscriber ", s.index));
+    absl::StatusOr<natsConnection*> connection =
+        Connect(server, *who, /*shared_delivery=*/true, /*io_buffer_bytes=*/0);
     if (!connection.ok()) {
-      r.error = absl::StrCat("subscriber ", s, ": ", connection.status().message());
+      r.error = std::string(connection.status().message());
       return r;
     }
-    subs.push_back(*std::move(connection));
+    s.connection = *connection;
+    natsStatus st = natsConnection_Subscribe(&s.subscription, s.connection, subject.c_str(),
+                                             &Run::OnMessage, &s);
+    // No limit in the client: the lag bound above keeps what is buffered in check.
+    if (st == NATS_OK) st = natsSubscription_SetPendingLimits(s.subscription, -1, -1);
+    // The server has registered the subscription once the PONG to this flush comes back.
+    if (st == NATS_OK) st = natsConnection_FlushTimeout(s.connection, timeout_ms);
+    if (st != NATS_OK) {
+      r.error = absl::StrCat(who->second, ": subscribe: ", StatusText(st));
+      return r;
+    }
   }
-  auto publisher =
-      nats::Connection::Dial(server.host, server.port, "ringcast-nats-bench-pub", timeout);
+  // The write buffer holds a batch: PUB line, payload and CRLFs per message.
+  const int batch_bytes = batch * (event_bytes + static_cast<int>(subject.size()) + 32);
+  auto* publisher_name = name("publisher");
+  absl::StatusOr<natsConnection*> publisher =
+      Connect(server, *publisher_name, /*shared_delivery=*/false, std::max(batch_bytes, 32 * 1024));
   if (!publisher.ok()) {
-    r.error = absl::StrCat("publisher: ", publisher.status().message());
+    r.error = std::string(publisher.status().message());
     return r;
   }
-  if (event_bytes > (*publisher)->max_payload()) {
+  connections.publisher = *publisher;
+  if (event_bytes > natsConnection_GetMaxPayload(connections.publisher)) {
     r.error = absl::StrCat("--event_bytes exceeds the server's max_payload of ",
-                           (*publisher)->max_payload());
+                           natsConnection_GetMaxPayload(connections.publisher));
     return r;
   }
-  const std::string batch_bytes = EncodeBatch(subject, plan.batch, event_bytes);
+  natsStatus st = natsConnection_Subscribe(&connections.marker_subscription, connections.publisher,
+                                           marker_subject.c_str(), &Run::OnMarker, &run);
+  if (st == NATS_OK) st = natsConnection_FlushTimeout(connections.publisher, timeout_ms);
+  if (st != NATS_OK) {
+    r.error = absl::StrCat("publisher: subscribe to its markers: ", StatusText(st));
+    return r;
+  }
 
-  SubscriberProgress progress;
-  ReaderResult reader_result;
-  std::thread reader([&] { reader_result = ReadSubscribers(subs, expected, timeout, progress); });
-  const int64_t pongs_before = (*publisher)->counts().pongs;  // the handshake's
   const double cpu_before = server.pid != 0 ? ProcessCpuSeconds(server.pid) : -1;
   const Clock::time_point start = Clock::now();
-  const absl::Status published = Publish(**publisher, batch_bytes, plan, progress);
+  std::string publish_error = Publish(connections.publisher, subject, marker_subject, batches, run);
   const Clock::time_point publish_end = Clock::now();
-  if (!published.ok()) {
-    for (auto& s : subs) s->Shutdown();  // the reader would wait for messages that never come
+  if (publish_error.empty() && !run.failed() &&
+      !run.Await([&] { return run.Slowest() >= expected; }, timeout)) {
+    publish_error =
+        absl::StrCat("no subscriber received anything for ", absl::FormatDuration(timeout),
+                     "; the slowest had ", run.Slowest(), " of ", expected, " messages");
   }
-  reader.join();
+  const Clock::time_point finished = Clock::now();
   const double cpu_after = server.pid != 0 ? ProcessCpuSeconds(server.pid) : -1;
 
-  r.published = published.ok()
-                    ? expected
-                    : std::min(((*publisher)->counts().pongs - pongs_before) * plan.ping_every,
-                               plan.batches) *
-                          plan.batch;
+  r.published = std::min(run.markers_back() * absl::GetFlag(FLAGS_ping_every), batches) * batch;
   r.publish_seconds = SecondsBetween(start, publish_end);
-  r.seconds = SecondsBetween(start, std::max(publish_end, reader_result.finished));
+  r.seconds = SecondsBetween(start, finished);
   r.cpu_seconds = cpu_before >= 0 && cpu_after >= 0 ? cpu_after - cpu_before : -1;
-  for (const auto& s : subs) {
-    r.delivered += s->counts().messages;
-    r.delivered_bytes += s->counts().payload_bytes;
+  // The cause first: a subscriber cut off, else the publisher's own failure.
+  r.error = run.failed() ? run.error() : publish_error;
+  if (r.error.empty()) {
+    // Exactly `expected` each: draining unsubscribes, waits for the PONG that follows everything
+    // the server queued for the subscriber before, and delivers all of it; a message too many
+    // would have been counted by then.
+    for (Run::Subscriber& s : run.subscribers()) {
+      st = natsSubscription_Drain(s.subscription);
+      if (st == NATS_OK) st = natsSubscription_WaitForDrainCompletion(s.subscription, timeout_ms);
+      if (st != NATS_OK && r.error.empty()) {
+        r.error = absl::StrCat("subscriber ", s.index, ": drain: ", StatusText(st));
+      }
+    }
   }
-  if (!published.ok() && !absl::IsAborted(published)) {
-    // The cause: the subscribers' errors then only say that the run was called off.
-    r.error = absl::StrCat("publisher: ", published.message());
-  } else if (!reader_result.error.empty()) {
-    r.error = reader_result.error;
+  for (const Run::Subscriber& s : run.subscribers()) {
+    r.delivered += s.messages.load(std::memory_order_relaxed);
+    r.delivered_bytes += s.payload_bytes.load(std::memory_order_relaxed);
   }
-  if (!r.error.empty()) return r;
-
-  // Exactly `expected` each: the server had processed every PUB before its last PONG to the
-  // publisher, so every message for a subscriber is queued ahead of the PONG to a PING it sends
-  // now, and a message too many would have arrived by then.
-  for (std::size_t i = 0; i < subs.size() && r.error.empty(); ++i) {
-    nats::Connection& s = *subs[i];
-    if (absl::Status flushed = s.Flush(); !flushed.ok()) {
-      r.error = absl::StrCat("subscriber ", i + 1, ": ", flushed.message());
-    } else if (s.counts().messages != expected) {
-      r.error = absl::StrCat("subscriber ", i + 1, " received ", s.counts().messages,
-                             " messages, expected ", expected);
-    } else if (s.counts().min_payload_bytes != event_bytes ||
-               s.counts().max_payload_bytes != event_bytes) {
-      r.error =
-          absl::StrCat("subscriber ", i + 1, " received payloads of ", s.counts().min_payload_bytes,
-                       " to ", s.counts().max_payload_bytes, " bytes, expected ", event_bytes);
+  for (const Run::Subscriber& s : run.subscribers()) {
+    if (!r.error.empty()) break;
+    const int64_t messages = s.messages.load(std::memory_order_relaxed);
+    const int64_t min_bytes = s.min_payload_bytes.load(std::memory_order_relaxed);
+    const int64_t max_bytes = s.max_payload_bytes.load(std::memory_order_relaxed);
+    if (messages != expected) {
+      r.error = absl::StrCat("subscriber ", s.index, " received ", messages, " messages, expected ",
+                             expected);
+    } else if (min_bytes != event_bytes || max_bytes != event_bytes) {
+      r.error = absl::StrCat("subscriber ", s.index, " received payloads of ", min_bytes, " to ",
+                             max_bytes, " bytes, expected ", event_bytes);
     }
   }
   return r;
@@ -421,10 +565,9 @@ int Main(int argc, char** argv) {
   const absl::Status connected =
       absl::GetFlag(FLAGS_spawn_server)
           ? nats::SpawnServer(absl::GetFlag(FLAGS_nats_server), {}, absl::GetFlag(FLAGS_server_log),
-                              "ringcast-nats-bench-probe", absl::Seconds(10), server)
+                              absl::Seconds(10), server)
           : nats::ConnectToServer(absl::GetFlag(FLAGS_target), absl::GetFlag(FLAGS_server_pid),
-                                  "ringcast-nats-bench-probe", absl::GetFlag(FLAGS_timeout),
-                                  server);
+                                  absl::GetFlag(FLAGS_timeout), server);
   if (!connected.ok()) {
     std::fprintf(stderr, "ringcast-nats-bench: %s\n", connected.ToString().c_str());
     return 1;
@@ -445,6 +588,8 @@ int Main(int argc, char** argv) {
     PrintRun(server, machine, run, r, json);
   }
   if (server.child != nullptr) server.child->Stop();
+  // Lets the library's threads and memory go (after every connection is destroyed).
+  nats_Close();
   return ok ? 0 : 1;
 }
 
