@@ -43,7 +43,7 @@ async function main() {
   });
   const start = await new Promise((resolve, reject) => {
     subscription.once('metadata', (metadata) => {
-      resolve(Number(metadata.get('ringcast-start-sequence')[0]));
+      resolve(BigInt(metadata.get('ringcast-start-sequence')[0]));
     });
     subscription.once('error', reject);
   });
@@ -59,8 +59,8 @@ async function main() {
         reject(new Error(`batch ${response.batch_id}: error ${code}: ${message}`));
         return;
       }
-      const first = Number(response.ack.first_sequence);
-      const last = first + response.ack.count - 1;
+      const first = BigInt(response.ack.first_sequence);
+      const last = first + BigInt(response.ack.count) - 1n;
       console.log(`published batch ${response.batch_id}: sequences ${first}..${last}`);
       if (++answered === batches.length) resolve();
     });
@@ -80,7 +80,7 @@ async function main() {
   subscription.cancel();
   events.close();
 
-  const expected = PAYLOADS.map((payload, index) => `${start + index} ${payload}`);
+  const expected = PAYLOADS.map((payload, index) => `${start + BigInt(index)} ${payload}`);
   if (JSON.stringify(received) !== JSON.stringify(expected)) {
     throw new Error(`expected ${JSON.stringify(expected)}, received ${JSON.stringify(received)}`);
   }
