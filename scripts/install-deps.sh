@@ -7,9 +7,12 @@ packages=(
   build-essential cmake make pkg-config
   libabsl-dev
   libisal-dev  # CRC32C (crc32_iscsi) of the journal's records and index files
-  # the auth file (server/security): JSON parsing, SHA-256 of bearer tokens (libcrypto), and the
-  # openssl tool that makes the test certificates (tests/support/make_test_certs.sh)
+  # JSON (the auth file, log lines, the tool's and the benchmarks' output), SHA-256 of bearer
+  # tokens (libcrypto), and the openssl tool that makes the test certificates
+  # (tests/support/make_test_certs.sh)
   nlohmann-json3-dev libssl-dev openssl
+  # the ringcast tool's command line (subcommands, flags before or after them)
+  libcli11-dev
   # the wire contract: protobuf messages and gRPC services
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   # the /metrics endpoint, and promtool (package prometheus) to check what it serves

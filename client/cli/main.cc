@@ -1,5 +1,7 @@
 // ringcast: the command-line tool. Topics, publishing (lines, a file, or generated load),
-// subscribing (text or JSON lines) and server figures, over the client library.
+// subscribing (text or JSON lines) and server figures, over the client library. The command line
+// is parsed by CLI11: a command (two words for topics), its arguments, and flags before or after
+// the command words.
 //
 // Exit codes: 0 success; 1 the operation failed (the server's or the network's error, printed as
 // "ringcast: CODE: message"); 2 a usage error (unknown command or flag, bad value).
@@ -8,15 +10,18 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "absl/status/status.h"
@@ -25,10 +30,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "args.h"
 #include "ringcast/client/connection.h"
 #include "ringcast/client/publisher.h"
 #include "ringcast/client/subscriber.h"
@@ -40,26 +43,41 @@ namespace {
 constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 
-const std::vector<FlagSpec> kCommonFlags = {
-    {"server", "HOST:PORT", "the ringcast server", "localhost:7470"},
-    {"timeout", "DURATION", "deadline of each topic call", "10s"},
-    {"tls", "", "connect with TLS", ""},
-    {"tls_ca", "FILE", "PEM CA certificate to check the server with (default: system roots)", ""},
-    {"tls_cert", "FILE", "PEM client certificate", ""},
-    {"tls_key", "FILE", "PEM client key", ""},
-    {"tls_server_name", "NAME", "name to check in the server's certificate", ""},
-    {"token", "TOKEN", "bearer token for a server with an auth file (default: $RINGCAST_TOKEN)",
-     ""},
-    {"format", "text|json", "output format", "text"},
-    {"help", "", "show this help", ""},
+// The flags every command takes, before or after the command words.
+struct CommonFlags {
+  std::string server = "localhost:7470";
+  absl::Duration timeout = absl::Seconds(10);
+  bool tls = false;
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_server_name;
+  std::string token;  // --token, else $RINGCAST_TOKEN (out of the process list and shell history)
+  std::string format = "text";
 };
 
-struct Command {
-  std::string name;  // "topics create"
-  std::string usage;
-  std::string summary;
-  std::vector<FlagSpec> flags;  // besides kCommonFlags
-  int (*run)(const Args&);
+struct TopicFlags {
+  std::string name;
+  uint32_t capacity = 0;
+  uint64_t max_bytes = 0;
+};
+
+struct PublishFlags {
+  std::string topic;
+  std::optional<std::string> file;
+  std::string key;
+  std::optional<int64_t> count;
+  int64_t size = 64;
+  double rate = 0;
+  uint32_t batch = 512;
+  absl::Duration linger = absl::Milliseconds(5);
+};
+
+struct SubscribeFlags {
+  std::string topic;
+  std::string from = "latest";
+  std::string mode = "reliable";
+  int64_t count = 0;
 };
 
 int Usage(const std::string& message) {
@@ -95,33 +113,24 @@ bool IsUtf8(const std::string& s) {
   }
 }
 
-// --token, else $RINGCAST_TOKEN (which keeps the token out of the process list and shell history).
-std::string Token(const Args& args) {
-  if (std::string token = args.Get("token"); !token.empty()) return token;
-  const char* from_environment = std::getenv("RINGCAST_TOKEN");
-  return from_environment != nullptr ? from_environment : "";
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Channel(const CommonFlags& common) {
+  return client::Connect({.target = common.server,
+                          .tls = common.tls,
+                          .tls_ca_file = common.tls_ca,
+                          .tls_cert_file = common.tls_cert,
+                          .tls_key_file = common.tls_key,
+                          .tls_server_name = common.tls_server_name,
+                          .token = common.token});
 }
 
-absl::StatusOr<std::shared_ptr<grpc::Channel>> Channel(const Args& args) {
-  return client::Connect({.target = args.Get("server"),
-                          .tls = args.GetBool("tls"),
-                          .tls_ca_file = args.Get("tls_ca"),
-                          .tls_cert_file = args.Get("tls_cert"),
-                          .tls_key_file = args.Get("tls_key"),
-                          .tls_server_name = args.Get("tls_server_name"),
-                          .token = Token(args)});
-}
-
-absl::StatusOr<client::TopicAdmin> Admin(const Args& args) {
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel(args);
+absl::StatusOr<client::TopicAdmin> Admin(const CommonFlags& common) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel(common);
   if (!channel.ok()) return channel.status();
-  absl::StatusOr<absl::Duration> timeout = args.GetDuration("timeout");
-  if (!timeout.ok()) return timeout.status();
-  return client::TopicAdmin(*channel, *timeout);
+  return client::TopicAdmin(*channel, common.timeout);
 }
 
-void PrintTopics(const Args& args, const std::vector<v1::Topic>& topics) {
-  if (args.Get("format") == "json") {
+void PrintTopics(const CommonFlags& common, const std::vector<v1::Topic>& topics) {
+  if (common.format == "json") {
     for (const v1::Topic& t : topics) {
       PrintJson({{"name", t.name()},
                  {"capacity", t.capacity()},
@@ -145,56 +154,34 @@ void PrintTopics(const Args& args, const std::vector<v1::Topic>& topics) {
   }
 }
 
-// Exactly `n` positional arguments, or a usage error.
-bool NeedPositional(const Args& args, std::size_t n, const char* what, int& exit_code) {
-  if (args.positional().size() == n) return true;
-  exit_code = Usage(args.positional().size() < n
-                        ? absl::StrCat("missing ", what)
-                        : absl::StrCat("unexpected argument '", args.positional()[n], "'"));
-  return false;
-}
-
-int TopicsCreate(const Args& args) {
-  int code = 0;
-  if (!NeedPositional(args, 1, "topic name", code)) return code;
-  absl::StatusOr<int64_t> capacity = args.GetInt("capacity");
-  if (!capacity.ok() || *capacity < 0 || *capacity > UINT32_MAX) {
-    return Usage("--capacity must be a number of slots (a power of two), or 0 for the default");
-  }
-  absl::StatusOr<int64_t> max_bytes = args.GetInt("max_bytes");
-  if (!max_bytes.ok() || *max_bytes < 0) {
-    return Usage("--max_bytes must be a number of bytes, or 0 for the server's default");
-  }
-  absl::StatusOr<client::TopicAdmin> admin = Admin(args);
+int TopicsCreate(const CommonFlags& common, const TopicFlags& flags) {
+  if (flags.name.empty()) return Usage("missing topic name");
+  absl::StatusOr<client::TopicAdmin> admin = Admin(common);
   if (!admin.ok()) return Usage(std::string(admin.status().message()));
-  absl::StatusOr<v1::Topic> topic = admin->Create(
-      args.positional()[0], static_cast<uint32_t>(*capacity), static_cast<uint64_t>(*max_bytes));
+  absl::StatusOr<v1::Topic> topic = admin->Create(flags.name, flags.capacity, flags.max_bytes);
   if (!topic.ok()) return Failed(topic.status());
-  PrintTopics(args, {*topic});
+  PrintTopics(common, {*topic});
   return 0;
 }
 
-int TopicsGet(const Args& args) {
-  int code = 0;
-  if (!NeedPositional(args, 1, "topic name", code)) return code;
-  absl::StatusOr<client::TopicAdmin> admin = Admin(args);
+int TopicsGet(const CommonFlags& common, const TopicFlags& flags) {
+  if (flags.name.empty()) return Usage("missing topic name");
+  absl::StatusOr<client::TopicAdmin> admin = Admin(common);
   if (!admin.ok()) return Usage(std::string(admin.status().message()));
-  absl::StatusOr<v1::Topic> topic = admin->Get(args.positional()[0]);
+  absl::StatusOr<v1::Topic> topic = admin->Get(flags.name);
   if (!topic.ok()) return Failed(topic.status());
-  PrintTopics(args, {*topic});
+  PrintTopics(common, {*topic});
   return 0;
 }
 
 // Lists every topic; with `totals`, adds a line of totals in text format.
-int ListTopics(const Args& args, bool totals) {
-  int code = 0;
-  if (!NeedPositional(args, 0, "", code)) return code;
-  absl::StatusOr<client::TopicAdmin> admin = Admin(args);
+int ListTopics(const CommonFlags& common, bool totals) {
+  absl::StatusOr<client::TopicAdmin> admin = Admin(common);
   if (!admin.ok()) return Usage(std::string(admin.status().message()));
   absl::StatusOr<std::vector<v1::Topic>> topics = admin->List();
   if (!topics.ok()) return Failed(topics.status());
-  PrintTopics(args, *topics);
-  if (totals && args.Get("format") != "json") {
+  PrintTopics(common, *topics);
+  if (totals && common.format != "json") {
     uint64_t subscribers = 0;
     uint64_t publishers = 0;
     for (const v1::Topic& t : *topics) {
@@ -202,23 +189,20 @@ int ListTopics(const Args& args, bool totals) {
       publishers += t.publish_streams();
     }
     absl::PrintF("%d topics, %d subscriptions, %d topic publish streams on %s\n", topics->size(),
-                 subscribers, publishers, args.Get("server"));
+                 subscribers, publishers, common.server);
   }
   return 0;
 }
 
-int TopicsList(const Args& args) { return ListTopics(args, /*totals=*/false); }
-
-int TopicsDelete(const Args& args) {
-  int code = 0;
-  if (!NeedPositional(args, 1, "topic name", code)) return code;
-  absl::StatusOr<client::TopicAdmin> admin = Admin(args);
+int TopicsDelete(const CommonFlags& common, const TopicFlags& flags) {
+  if (flags.name.empty()) return Usage("missing topic name");
+  absl::StatusOr<client::TopicAdmin> admin = Admin(common);
   if (!admin.ok()) return Usage(std::string(admin.status().message()));
-  if (absl::Status s = admin->Delete(args.positional()[0]); !s.ok()) return Failed(s);
-  if (args.Get("format") == "json") {
-    PrintJson({{"deleted", args.positional()[0]}});
+  if (absl::Status s = admin->Delete(flags.name); !s.ok()) return Failed(s);
+  if (common.format == "json") {
+    PrintJson({{"deleted", flags.name}});
   } else {
-    absl::PrintF("deleted topic %s\n", args.positional()[0]);
+    absl::PrintF("deleted topic %s\n", flags.name);
   }
   return 0;
 }
@@ -250,34 +234,29 @@ class Progress {
   absl::Time last_ = absl::InfinitePast();
 };
 
-int Publish(const Args& args) {
-  int code = 0;
-  if (!NeedPositional(args, 1, "topic", code)) return code;
-  const std::string topic = args.positional()[0];
-  const bool generate = args.Has("count");
-  if (generate && args.Has("file")) return Usage("--count generates events: it excludes --file");
-  absl::StatusOr<int64_t> count = args.GetInt("count");
-  absl::StatusOr<int64_t> size = args.GetInt("size");
-  absl::StatusOr<double> rate = args.GetDouble("rate");
-  absl::StatusOr<int64_t> batch = args.GetInt("batch");
-  absl::StatusOr<absl::Duration> linger = args.GetDuration("linger");
-  if (generate && (!count.ok() || *count < 0)) return Usage("--count must be a number >= 0");
-  if (!size.ok() || *size < 0) return Usage("--size must be a number of bytes >= 0");
-  if (!rate.ok() || *rate < 0) return Usage("--rate must be events per second >= 0 (0: no limit)");
-  if (!batch.ok() || *batch < 1) return Usage("--batch must be at least 1");
-  if (!linger.ok()) return Usage(std::string(linger.status().message()));
+int Publish(const CommonFlags& common, const PublishFlags& flags) {
+  if (flags.topic.empty()) return Usage("missing topic");
+  const std::string& topic = flags.topic;
+  const bool generate = flags.count.has_value();
+  if (generate && flags.file.has_value()) {
+    return Usage("--count generates events: it excludes --file");
+  }
+  if (generate && *flags.count < 0) return Usage("--count must be a number >= 0");
+  if (flags.size < 0) return Usage("--size must be a number of bytes >= 0");
+  if (flags.rate < 0) return Usage("--rate must be events per second >= 0 (0: no limit)");
+  if (flags.batch < 1) return Usage("--batch must be at least 1");
 
   std::ifstream file;
   std::istream* in = &std::cin;
-  if (args.Has("file") && args.Get("file") != "-") {
-    file.open(args.Get("file"));
-    if (!file) return Usage(absl::StrCat("cannot read ", args.Get("file")));
+  if (flags.file.has_value() && *flags.file != "-") {
+    file.open(*flags.file);
+    if (!file) return Usage(absl::StrCat("cannot read ", *flags.file));
     in = &file;
   }
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel(args);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel(common);
   if (!channel.ok()) return Usage(std::string(channel.status().message()));
   absl::StatusOr<std::unique_ptr<client::Publisher>> publisher = client::Publisher::Create(
-      *channel, {.max_batch_events = static_cast<uint32_t>(*batch), .linger = *linger});
+      *channel, {.max_batch_events = flags.batch, .linger = flags.linger});
   if (!publisher.ok()) return Usage(std::string(publisher.status().message()));
 
   std::atomic<int64_t> acked{0};
@@ -302,9 +281,9 @@ int Publish(const Args& args) {
     if (first_error.ok()) first_error = r.status();
   };
 
-  Progress progress(generate ? *count : 0);
+  Progress progress(generate ? *flags.count : 0);
   const absl::Time start = absl::Now();
-  const std::string key = args.Get("key");
+  const std::string& key = flags.key;
   int64_t sent = 0;
   const auto publish = [&](std::string payload) {
     v1::EventInput event;
@@ -312,8 +291,8 @@ int Publish(const Args& args) {
     event.set_payload(std::move(payload));
     (*publisher)->Publish(topic, std::move(event), on_result);
     ++sent;
-    if (*rate > 0) {  // open loop: event n goes out at start + n / rate
-      const absl::Time due = start + absl::Seconds(static_cast<double>(sent) / *rate);
+    if (flags.rate > 0) {  // open loop: event n goes out at start + n / rate
+      const absl::Time due = start + absl::Seconds(static_cast<double>(sent) / flags.rate);
       if (const absl::Duration wait = due - absl::Now(); wait > absl::ZeroDuration()) {
         absl::SleepFor(wait);
       }
@@ -321,9 +300,9 @@ int Publish(const Args& args) {
     progress.Update(sent);
   };
   if (generate) {
-    for (int64_t i = 0; i < *count; ++i) {
+    for (int64_t i = 0; i < *flags.count; ++i) {
       std::string payload = absl::StrCat(i);
-      payload.resize(static_cast<std::size_t>(*size), '.');
+      payload.resize(static_cast<std::size_t>(flags.size), '.');
       publish(std::move(payload));
     }
   } else {
@@ -332,7 +311,7 @@ int Publish(const Args& args) {
   (*publisher)->Close();
   progress.Update(sent, /*final=*/true);
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  if (args.Get("format") == "json") {
+  if (common.format == "json") {
     const bool any = acked.load() > 0;
     PrintJson({{"topic", topic},
                {"published", acked.load()},
@@ -356,11 +335,10 @@ int Publish(const Args& args) {
   return 0;
 }
 
-int Subscribe(const Args& args) {
-  int code = 0;
-  if (!NeedPositional(args, 1, "topic", code)) return code;
-  client::SubscriberOptions options{.topic = args.positional()[0]};
-  const std::string from = args.Get("from");
+int Subscribe(const CommonFlags& common, const SubscribeFlags& flags) {
+  if (flags.topic.empty()) return Usage("missing topic");
+  client::SubscriberOptions options{.topic = flags.topic};
+  const std::string& from = flags.from;
   if (from == "latest") {
     options.start = client::SubscriberOptions::Start::kLatest;
   } else if (from == "earliest") {
@@ -379,19 +357,18 @@ int Subscribe(const Args& args) {
     return Usage(
         absl::StrCat("--from=", from, ": expected latest, earliest, a sequence or time:RFC3339"));
   }
-  const std::string mode = args.Get("mode");
+  const std::string& mode = flags.mode;
   if (mode != "reliable" && mode != "lossy") {
     return Usage(absl::StrCat("--mode=", mode, ": expected reliable or lossy"));
   }
   options.lossy = mode == "lossy";
-  const std::string format = args.Get("format");
+  const std::string& format = common.format;
   if (format != "text" && format != "json") {
     return Usage(absl::StrCat("--format=", format, ": expected text or json"));
   }
-  absl::StatusOr<int64_t> count = args.GetInt("count");
-  if (!count.ok() || *count < 0) return Usage("--count must be a number >= 0 (0: until stopped)");
+  if (flags.count < 0) return Usage("--count must be a number >= 0 (0: until stopped)");
 
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel(args);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel(common);
   if (!channel.ok()) return Usage(std::string(channel.status().message()));
   absl::StatusOr<std::unique_ptr<client::Subscriber>> subscriber =
       client::Subscriber::Start(*channel, options);
@@ -424,7 +401,7 @@ int Subscribe(const Args& args) {
         std::fwrite(e.payload().data(), 1, e.payload().size(), stdout);
         std::fputc('\n', stdout);
       }
-      if (*count > 0 && ++received >= *count) return false;
+      if (flags.count > 0 && ++received >= flags.count) return false;
     }
     std::fflush(stdout);
     return true;
@@ -434,145 +411,269 @@ int Subscribe(const Args& args) {
   return 0;
 }
 
-int Stats(const Args& args) { return ListTopics(args, /*totals=*/true); }
-
-int Health(const Args& args) {
-  int code = 0;
-  if (!NeedPositional(args, 0, "", code)) return code;
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel(args);
+int Health(const CommonFlags& common) {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = Channel(common);
   if (!channel.ok()) return Usage(std::string(channel.status().message()));
-  absl::StatusOr<absl::Duration> timeout = args.GetDuration("timeout");
-  if (!timeout.ok()) return Usage(std::string(timeout.status().message()));
-  absl::StatusOr<bool> serving = client::CheckHealth(*channel, *timeout);
+  absl::StatusOr<bool> serving = client::CheckHealth(*channel, common.timeout);
   if (!serving.ok()) return Failed(serving.status());
   absl::PrintF("%s\n", *serving ? "SERVING" : "NOT_SERVING");
   return *serving ? 0 : kExitFailed;
 }
 
-const std::vector<Command>& Commands() {
-  static const std::vector<Command> commands = {
-      {"topics create",
-       "ringcast topics create NAME [--capacity=N] [--max_bytes=N]",
-       "create a topic (capacity: ring slots, a power of two; max_bytes: its byte budget; 0 = "
-       "server default)",
-       {{"capacity", "N", "ring slots", "0"}, {"max_bytes", "N", "bytes the ring may hold", "0"}},
-       TopicsCreate},
-      {"topics get", "ringcast topics get NAME", "show one topic", {}, TopicsGet},
-      {"topics list", "ringcast topics list", "list every topic", {}, TopicsList},
-      {"topics delete",
-       "ringcast topics delete NAME",
-       "delete a topic (its subscribers end with NOT_FOUND)",
-       {},
-       TopicsDelete},
-      {"publish",
-       "ringcast publish TOPIC [--file=PATH] [--key=KEY]\n"
-       "       ringcast publish TOPIC --count=N [--size=BYTES] [--rate=EVENTS_PER_S]",
-       "publish one event per line of stdin or --file, or --count generated events",
-       {{"file", "PATH", "read lines from this file instead of stdin ('-' = stdin)", ""},
-        {"key", "KEY", "key of every event", ""},
-        {"count", "N", "generate N events instead of reading lines", ""},
-        {"size", "BYTES", "payload size of generated events", "64"},
-        {"rate", "EVENTS_PER_S", "publish at this rate (0: as fast as possible)", "0"},
-        {"batch", "N", "most events per batch", "512"},
-        {"linger", "DURATION", "longest wait to fill a batch", "5ms"}},
-       Publish},
-      {"subscribe",
-       "ringcast subscribe TOPIC [--from=latest|earliest|N|time:RFC3339] [--mode=reliable|lossy] "
-       "[--format=text|json] [--count=N]",
-       "print a topic's events: text (one payload per line) or JSON lines",
-       {{"from", "latest|earliest|N|time:RFC3339",
-         "where to start (time: the first event published at or after it)", "latest"},
-        {"mode", "reliable|lossy", "delivery mode", "reliable"},
-        {"count", "N", "stop after N events (0: run until interrupted)", "0"}},
-       Subscribe},
-      {"stats", "ringcast stats", "every topic's figures and the totals", {}, Stats},
-      {"health",
-       "ringcast health",
-       "the server's grpc.health.v1 status: exit 0 if SERVING, 1 otherwise (for health checks)",
-       {},
-       Health},
-  };
-  return commands;
+// A --flag=DURATION (10s, 500ms), parsed by Abseil into `value`; its current value is the default.
+CLI::Option* AddDuration(CLI::App& app, const std::string& name, absl::Duration& value,
+                         const std::string& help) {
+  return app
+      .add_option_function<std::string>(
+          name,
+          [&value, name](const std::string& text) {
+            if (!absl::ParseDuration(text, &value)) {
+              throw CLI::ValidationError(
+                  name, absl::StrCat(text, " is not a duration (like 10s or 500ms)"));
+            }
+          },
+          help)
+      ->type_name("DURATION")
+      ->default_str(absl::FormatDuration(value));
 }
 
-std::string CommandHelp(const Command& c) {
-  std::vector<FlagSpec> flags = c.flags;
-  flags.insert(flags.end(), kCommonFlags.begin(), kCommonFlags.end());
-  return absl::StrCat("usage: ", c.usage, "\n\n", c.summary, "\n\nflags:\n", FlagHelp(flags));
-}
+// A command as the help lists it; `app` is the CLI11 subcommand that parses it.
+struct Command {
+  std::string name;  // "topics create"
+  std::string usage;
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
 
-std::string GeneralHelp() {
-  std::string text =
-      "ringcast: the command-line tool of the ringcast event service\n\n"
-      "usage: ringcast COMMAND [ARGS] [--flags]\n\ncommands:\n";
-  for (const Command& c : Commands())
-    absl::StrAppend(&text, absl::StrFormat("  %-15s %s\n", c.name, c.summary));
-  absl::StrAppend(&text, "  help [COMMAND]  this help, or a command's\n\ncommon flags:\n",
-                  FlagHelp(kCommonFlags),
-                  "\nexit codes: 0 success, 1 the operation failed, 2 usage error\n");
-  return text;
-}
+// The tool's command line: CLI11 apps for the commands, the values their flags parse into, and
+// the help, written in the tool's own layout (usage, summary, then flags aligned).
+class CommandLine {
+ public:
+  CommandLine() {
+    root_.set_help_flag("-h,--help", "show this help");
+    // Flags of the tool given after the command words belong to the tool: every subcommand
+    // created from here on passes the flags it does not know to its parent.
+    root_.fallthrough();
+    root_.formatter_fn(
+        [this](const CLI::App* app, const std::string&, CLI::AppFormatMode) { return Help(app); });
+    root_.add_option("--server", common_.server, "the ringcast server")
+        ->type_name("HOST:PORT")
+        ->capture_default_str();
+    AddDuration(root_, "--timeout", common_.timeout, "deadline of each topic call");
+    root_.add_flag("--tls", common_.tls, "connect with TLS");
+    root_
+        .add_option("--tls_ca", common_.tls_ca,
+                    "PEM CA certificate to check the server with (default: system roots)")
+        ->type_name("FILE");
+    root_.add_option("--tls_cert", common_.tls_cert, "PEM client certificate")->type_name("FILE");
+    root_.add_option("--tls_key", common_.tls_key, "PEM client key")->type_name("FILE");
+    root_
+        .add_option("--tls_server_name", common_.tls_server_name,
+                    "name to check in the server's certificate")
+        ->type_name("NAME");
+    root_
+        .add_option("--token", common_.token,
+                    "bearer token for a server with an auth file (default: $RINGCAST_TOKEN)")
+        ->type_name("TOKEN")
+        ->envname("RINGCAST_TOKEN");
+    root_.add_option("--format", common_.format, "output format")
+        ->type_name("text|json")
+        ->capture_default_str();
 
-int Main(int argc, char** argv) {
-  std::vector<std::string> all(argv + 1, argv + argc);
-  // The command words are the first arguments that are not flags (flags may come before them).
-  std::vector<std::string> words;
-  std::vector<std::string> rest;
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    const std::string& a = all[i];
-    if (absl::StartsWith(a, "--") || words.size() >= 2) {
-      rest.push_back(a);
-      // A common flag before the command, its value as the next argument: take both.
-      const auto spec = std::find_if(kCommonFlags.begin(), kCommonFlags.end(),
-                                     [&](const FlagSpec& f) { return a == "--" + f.name; });
-      if (words.empty() && spec != kCommonFlags.end() && !spec->value.empty() &&
-          i + 1 < all.size()) {
-        rest.push_back(all[++i]);
-      }
-      continue;
-    }
-    const bool two_words = words.size() == 1 && words[0] == "topics";
-    if (words.empty() || two_words || (words.size() == 1 && words[0] == "help")) {
-      words.push_back(a);
-    } else {
-      rest.push_back(a);
-    }
+    AddTopicCommands();
+    AddPublish();
+    AddSubscribe();
+    Add("stats", "ringcast stats", "every topic's figures and the totals",
+        [this] { return ListTopics(common_, /*totals=*/true); });
+    Add("health", "ringcast health",
+        "the server's grpc.health.v1 status: exit 0 if SERVING, 1 otherwise (for health checks)",
+        [this] { return Health(common_); });
+    help_ = root_.add_subcommand("help", "this help, or a command's");
   }
-  const bool wants_help = std::find(rest.begin(), rest.end(), "--help") != rest.end() ||
-                          std::find(rest.begin(), rest.end(), "-h") != rest.end();
-  if (words.empty()) {
-    if (wants_help) {
-      std::fputs(GeneralHelp().c_str(), stdout);
+  // The apps' callbacks point into this object.
+  CommandLine(const CommandLine&) = delete;
+  CommandLine& operator=(const CommandLine&) = delete;
+
+  // Parses argv and runs the command; returns the exit code.
+  int Run(int argc, char** argv) {
+    try {
+      root_.parse(argc, argv);
+    } catch (const CLI::CallForHelp&) {
+      std::fputs(root_.help().c_str(), stdout);  // the help of the command named, if any
+      return 0;
+    } catch (const CLI::ParseError& e) {
+      return Usage(e.what());
+    }
+    const Command* command = Parsed();
+    if (help_->parsed()) {
+      // `help COMMAND...`: CLI11 parsed the words after `help` as the command they name.
+      std::fputs((command != nullptr ? CommandHelp(*command) : GeneralHelp()).c_str(), stdout);
       return 0;
     }
+    if (command != nullptr) return command->run();
     return Usage("no command given");
   }
-  if (words[0] == "help") {
-    if (words.size() == 1) {
-      std::fputs(GeneralHelp().c_str(), stdout);
-      return 0;
+
+ private:
+  // The command given, or null. `ringcast topics` alone is `topics list`.
+  const Command* Parsed() const {
+    for (const Command& c : commands_) {
+      if (c.app->parsed() ||
+          (c.name == "topics list" && topics_->parsed() && topics_->get_subcommands().empty())) {
+        return &c;
+      }
     }
-    words.erase(words.begin());
-    rest.push_back("--help");
+    return nullptr;
   }
-  const std::string name = absl::StrJoin(words, " ");
-  for (const Command& c : Commands()) {
-    if (c.name != name && !(c.name == "topics list" && name == "topics")) continue;
-    if (std::find(rest.begin(), rest.end(), "--help") != rest.end() ||
-        std::find(rest.begin(), rest.end(), "-h") != rest.end()) {
-      std::fputs(CommandHelp(c).c_str(), stdout);
-      return 0;
+
+  // A command `name` ("publish", or "topics create" under `parent`).
+  CLI::App* Add(const std::string& name, const std::string& usage, const std::string& summary,
+                std::function<int()> run, CLI::App* parent = nullptr) {
+    const std::string word = name.substr(name.rfind(' ') + 1);
+    CLI::App* app = (parent != nullptr ? parent : &root_)->add_subcommand(word, summary);
+    commands_.push_back({name, usage, app, std::move(run)});
+    return app;
+  }
+
+  void AddTopicCommands() {
+    topics_ = root_.add_subcommand("topics", "topics: create, get, list, delete");
+    topics_->require_subcommand(0, 1);
+    CLI::App* create = Add(
+        "topics create", "ringcast topics create NAME [--capacity=N] [--max_bytes=N]",
+        "create a topic (capacity: ring slots, a power of two; max_bytes: its byte budget; 0 "
+        "= server default)",
+        [this] { return TopicsCreate(common_, topic_); }, topics_);
+    create->add_option("NAME", topic_.name, "topic name");
+    create->add_option("--capacity", topic_.capacity, "ring slots")
+        ->type_name("N")
+        ->capture_default_str();
+    create->add_option("--max_bytes", topic_.max_bytes, "bytes the ring may hold")
+        ->type_name("N")
+        ->capture_default_str();
+    Add(
+        "topics get", "ringcast topics get NAME", "show one topic",
+        [this] { return TopicsGet(common_, topic_); }, topics_)
+        ->add_option("NAME", topic_.name, "topic name");
+    Add(
+        "topics list", "ringcast topics list", "list every topic",
+        [this] { return ListTopics(common_, /*totals=*/false); }, topics_);
+    Add(
+        "topics delete", "ringcast topics delete NAME",
+        "delete a topic (its subscribers end with NOT_FOUND)",
+        [this] { return TopicsDelete(common_, topic_); }, topics_)
+        ->add_option("NAME", topic_.name, "topic name");
+  }
+
+  void AddPublish() {
+    CLI::App* app =
+        Add("publish",
+            "ringcast publish TOPIC [--file=PATH] [--key=KEY]\n"
+            "       ringcast publish TOPIC --count=N [--size=BYTES] [--rate=EVENTS_PER_S]",
+            "publish one event per line of stdin or --file, or --count generated events",
+            [this] { return Publish(common_, publish_); });
+    app->add_option("TOPIC", publish_.topic, "topic");
+    app->add_option("--file", publish_.file,
+                    "read lines from this file instead of stdin ('-' = stdin)")
+        ->type_name("PATH");
+    app->add_option("--key", publish_.key, "key of every event")->type_name("KEY");
+    app->add_option("--count", publish_.count, "generate N events instead of reading lines")
+        ->type_name("N");
+    app->add_option("--size", publish_.size, "payload size of generated events")
+        ->type_name("BYTES")
+        ->capture_default_str();
+    app->add_option("--rate", publish_.rate, "publish at this rate (0: as fast as possible)")
+        ->type_name("EVENTS_PER_S")
+        ->capture_default_str();
+    app->add_option("--batch", publish_.batch, "most events per batch")
+        ->type_name("N")
+        ->capture_default_str();
+    AddDuration(*app, "--linger", publish_.linger, "longest wait to fill a batch");
+  }
+
+  void AddSubscribe() {
+    CLI::App* app = Add("subscribe",
+                        "ringcast subscribe TOPIC [--from=latest|earliest|N|time:RFC3339] "
+                        "[--mode=reliable|lossy] [--format=text|json] [--count=N]",
+                        "print a topic's events: text (one payload per line) or JSON lines",
+                        [this] { return Subscribe(common_, subscribe_); });
+    app->add_option("TOPIC", subscribe_.topic, "topic");
+    app->add_option("--from", subscribe_.from,
+                    "where to start (time: the first event published at or after it)")
+        ->type_name("latest|earliest|N|time:RFC3339")
+        ->capture_default_str();
+    app->add_option("--mode", subscribe_.mode, "delivery mode")
+        ->type_name("reliable|lossy")
+        ->capture_default_str();
+    app->add_option("--count", subscribe_.count, "stop after N events (0: run until interrupted)")
+        ->type_name("N")
+        ->capture_default_str();
+  }
+
+  // One line per flag of `app` ("--name=VALUE", its help and default), without positionals.
+  static std::vector<std::pair<std::string, std::string>> FlagLines(const CLI::App& app) {
+    std::vector<std::pair<std::string, std::string>> lines;
+    for (const CLI::Option* o : app.get_options()) {
+      if (!o->nonpositional() || o == app.get_help_ptr()) continue;
+      std::string head = absl::StrCat("--", o->get_lnames().front());
+      if (o->get_items_expected_max() > 0) absl::StrAppend(&head, "=", o->get_type_name());
+      std::string help = o->get_description();
+      if (!o->get_default_str().empty())
+        absl::StrAppend(&help, " (default ", o->get_default_str(), ")");
+      lines.emplace_back(std::move(head), std::move(help));
     }
-    std::vector<FlagSpec> flags = c.flags;
-    flags.insert(flags.end(), kCommonFlags.begin(), kCommonFlags.end());
-    absl::StatusOr<Args> args = Args::Parse(rest, flags);
-    if (!args.ok()) return Usage(absl::StrCat(name, ": ", args.status().message()));
-    return c.run(*args);
+    return lines;
   }
-  return Usage(absl::StrCat("unknown command '", name, "'"));
-}
+
+  std::string FlagHelp(std::vector<std::pair<std::string, std::string>> lines) const {
+    lines.emplace_back("--help", root_.get_help_ptr()->get_description());
+    std::size_t width = 0;
+    for (const auto& line : lines) width = std::max(width, line.first.size());
+    std::string text;
+    for (const auto& [head, help] : lines) {
+      absl::StrAppend(&text, "  ", head, std::string(width - head.size() + 2, ' '), help, "\n");
+    }
+    return text;
+  }
+
+  std::string CommandHelp(const Command& c) const {
+    std::vector<std::pair<std::string, std::string>> lines = FlagLines(*c.app);
+    for (auto& line : FlagLines(root_)) lines.push_back(std::move(line));
+    return absl::StrCat("usage: ", c.usage, "\n\n", c.app->get_description(), "\n\nflags:\n",
+                        FlagHelp(std::move(lines)));
+  }
+
+  std::string GeneralHelp() const {
+    std::string text =
+        "ringcast: the command-line tool of the ringcast event service\n\n"
+        "usage: ringcast COMMAND [ARGS] [--flags]\n\ncommands:\n";
+    for (const Command& c : commands_) {
+      absl::StrAppend(&text, absl::StrFormat("  %-15s %s\n", c.name, c.app->get_description()));
+    }
+    absl::StrAppend(&text, "  help [COMMAND]  ", help_->get_description(), "\n\ncommon flags:\n",
+                    FlagHelp(FlagLines(root_)),
+                    "\nexit codes: 0 success, 1 the operation failed, 2 usage error\n");
+    return text;
+  }
+
+  // The help of `app`: a command's, or the tool's.
+  std::string Help(const CLI::App* app) const {
+    for (const Command& c : commands_) {
+      if (c.app == app || (app == topics_ && c.name == "topics list")) return CommandHelp(c);
+    }
+    return GeneralHelp();
+  }
+
+  CLI::App root_{"the command-line tool of the ringcast event service", "ringcast"};
+  CLI::App* topics_ = nullptr;
+  CLI::App* help_ = nullptr;
+  std::vector<Command> commands_;
+  CommonFlags common_;
+  TopicFlags topic_;
+  PublishFlags publish_;
+  SubscribeFlags subscribe_;
+};
 
 }  // namespace
 }  // namespace ringcast::cli
 
-int main(int argc, char** argv) { return ringcast::cli::Main(argc, argv); }
+int main(int argc, char** argv) { return ringcast::cli::CommandLine().Run(argc, argv); }
