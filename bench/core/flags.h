@@ -1,4 +1,4 @@
-// Command-line flags of ringcast-core-bench. Parsed by hand: the binary takes no extra dependency.
+// Command-line flags of ringcast-core-bench, parsed by Abseil flags as the other benchmarks' are.
 #ifndef RINGCAST_BENCH_CORE_FLAGS_H_
 #define RINGCAST_BENCH_CORE_FLAGS_H_
 
@@ -8,29 +8,40 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "bench/core/wait_mode.h"
 
 namespace ringcast::bench {
 
 enum class OutputFormat { kTable, kJson };
 
+// --wait: one or more wait modes, comma-separated, or "all".
+struct WaitModes {
+  std::vector<WaitMode> modes;
+};
+
+// Abseil flag marshalling (found by argument-dependent lookup).
+bool AbslParseFlag(absl::string_view text, OutputFormat* format, std::string* error);
+std::string AbslUnparseFlag(OutputFormat format);
+bool AbslParseFlag(absl::string_view text, WaitModes* waits, std::string* error);
+std::string AbslUnparseFlag(const WaitModes& waits);
+
 struct Flags {
   std::vector<std::string> scenarios;  // empty: all
   std::vector<std::string> impls;      // empty: all
   std::optional<int64_t> events;       // unset: each scenario's default
-  std::vector<WaitMode> waits = {WaitMode::kBusySpin};
+  std::vector<WaitMode> waits;
   int runs = 1;
   OutputFormat format = OutputFormat::kTable;
   int timeout_seconds = 300;  // per run; a run that takes longer is a hang and aborts the binary
   bool list = false;
-  bool help = false;
 };
 
-// INVALID_ARGUMENT naming the offending flag when an argument is malformed or unknown. Names of
-// scenarios and implementations are checked against the catalogue by the caller.
+// Parses the command line (Abseil handles --help, and exits on an unknown flag or a value of the
+// wrong type). INVALID_ARGUMENT naming the flag when a value is out of range or an argument is
+// not a flag. Names of scenarios and implementations are checked against the catalogue by the
+// caller.
 absl::StatusOr<Flags> ParseFlags(int argc, char** argv);
-
-std::string Usage();
 
 }  // namespace ringcast::bench
 

@@ -2,8 +2,9 @@
 //
 //   ringcast-core-bench --scenario=all --wait=busy_spin --runs=5 --format=table
 //
-// See --help. Exit status: 0 when every run was verified, 1 when a run computed a wrong result, 2
-// on bad flags, 3 when a run hung past --timeout.
+// See --help. Exit status: 0 when every run was verified, 1 when a run computed a wrong result (or,
+// before any run, when Abseil's parser met an unknown flag or a malformed value), 2 on flags out of
+// range or unknown names, 3 when a run hung past --timeout.
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -126,10 +127,6 @@ int Main(int argc, char** argv) {
     return 2;
   }
   const Flags& flags = *parsed;
-  if (flags.help) {
-    std::fputs(Usage().c_str(), stdout);
-    return 0;
-  }
   const std::vector<Benchmark> all = AllBenchmarks();
   if (!CheckNames(flags.scenarios, all, &Benchmark::scenario, "scenario") ||
       !CheckNames(flags.impls, all, &Benchmark::impl, "impl")) {
