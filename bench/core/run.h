@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "bench/core/histogram.h"
+#include "bench/common/latency_histogram.h"
 #include "bench/core/wait_mode.h"
 
 namespace ringcast::bench {

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "absl/base/optimization.h"
+#include "bench/common/latency_histogram.h"
 #include "bench/core/channel.h"
-#include "bench/core/histogram.h"
 #include "bench/core/peer_queues.h"
 #include "bench/core/run.h"
 #include "bench/core/scenario.h"

@@ -53,9 +53,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "bench/common/latency_histogram.h"
 #include "bench/common/server_process.h"
 #include "bench/core/report.h"
-#include "bench/load/latency_recorder.h"
 #include "bench/load/raw_client.h"
 #include "grpcpp/grpcpp.h"
 #include "observability/log.h"
@@ -399,13 +399,13 @@ Replay RunReplay(const Setup& setup, int run) {
 struct Latency {
   int64_t events = 0;
   double achieved_rate = 0;
-  LatencyRecorder recorder;
+  LatencyHistogram recorder;
   // How late the sender handed each batch to gRPC (actual - intended send time): the part of the
   // latency the generator itself adds, reported so it can be told apart from the server's.
-  LatencyRecorder send_lag;
+  LatencyHistogram send_lag;
   // Per batch, its acknowledgement's arrival - its intended send time: publish -> ack, which on a
   // durable topic under --journal_sync=always includes the fdatasync.
-  LatencyRecorder ack;
+  LatencyHistogram ack;
   std::string error;
 };
 
@@ -427,12 +427,12 @@ Latency RunLatency(const Setup& setup, int run) {
     return r;
   }
   grpc::GenericStub subscriber_stub(NewChannel(setup.target));
-  std::vector<LatencyRecorder> recorders(static_cast<std::size_t>(subscribers));
+  std::vector<LatencyHistogram> recorders(static_cast<std::size_t>(subscribers));
   std::vector<std::unique_ptr<RawSubscriber>> subs;
   for (int s = 0; s < subscribers; ++s) {
     v1::SubscribeRequest request;
     request.set_topic(topic);
-    LatencyRecorder* recorder = &recorders[static_cast<std::size_t>(s)];
+    LatencyHistogram* recorder = &recorders[static_cast<std::size_t>(s)];
     auto response = std::make_shared<v1::SubscribeResponse>();
     subs.push_back(std::make_unique<RawSubscriber>(
         subscriber_stub, request, r.events, [recorder, response](const grpc::ByteBuffer& bytes) {
@@ -516,7 +516,7 @@ Latency RunLatency(const Setup& setup, int run) {
     r.error = absl::StrCat("acked ", acked, " of ", batches, " batches");
   }
   for (auto& s : subs) s->Wait();
-  for (const LatencyRecorder& rec : recorders) r.recorder.Add(rec);
+  for (const LatencyHistogram& rec : recorders) r.recorder.Add(rec);
   DeleteTopics(*channel, {topic});
   if (r.error.empty() && r.recorder.count() != r.events * subscribers) {
     r.error =

@@ -54,9 +54,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "bench/common/latency_histogram.h"
 #include "bench/common/server_process.h"
 #include "bench/core/report.h"
-#include "bench/load/latency_recorder.h"
 #include "bench/peers/nats_server.h"
 #include "nats/nats.h"
 
@@ -329,9 +329,9 @@ Ingest RunIngest(const std::string& url, int server_pid, int run) {
 struct Latency {
   int64_t events = 0;
   double achieved_rate = 0;
-  LatencyRecorder publish_to_ack;
-  LatencyRecorder due_to_ack;
-  LatencyRecorder send_lag;
+  LatencyHistogram publish_to_ack;
+  LatencyHistogram due_to_ack;
+  LatencyHistogram send_lag;
   std::string error;
 };
 
@@ -457,8 +457,8 @@ void PrintIngest(const Target& target, const Machine& machine, int run, const In
 }
 
 void PrintLatency(const Target& target, const Machine& machine, int run, const Latency& r) {
-  const auto us = [](const LatencyRecorder& h, double q) { return h.Percentile(q) / 1e3; };
-  const LatencyRecorder& h = r.publish_to_ack;
+  const auto us = [](const LatencyHistogram& h, double q) { return h.Percentile(q) / 1e3; };
+  const LatencyHistogram& h = r.publish_to_ack;
   const auto tenth = [](double v) { return Rounded(v, 1); };
   Json line = CommonJson(target, "latency");
   line["publish"] = "sync";
