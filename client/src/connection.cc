@@ -12,7 +12,7 @@
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/client_interceptor.h"
-#include "status_conversion.h"
+#include "ringcast/grpc_status.h"
 
 namespace ringcast::client {
 namespace {

@@ -12,8 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
+#include "ringcast/grpc_status.h"
 #include "ringcast/v1/ringcast.grpc.pb.h"
-#include "status_conversion.h"
 
 namespace ringcast::client {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
-#include "status_conversion.h"
+#include "ringcast/grpc_status.h"
 
 namespace ringcast::client {
 namespace {
