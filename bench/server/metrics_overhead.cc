@@ -119,9 +119,8 @@ Round RunRound(const Config& config, bool metrics, int index) {
       started.fetch_add(1);
       int64_t mine = 0;
       grpc::ByteBuffer response;
-      std::string scratch;
       while (mine < total && reader->Read(&response)) {
-        const int64_t n = CountEvents(response, scratch);
+        const int64_t n = CountEvents(response);
         if (n < 0) break;
         mine += n;
       }
