@@ -100,16 +100,22 @@ PublishReactor::~PublishReactor() {
 }
 
 void PublishReactor::OnReadDone(bool ok) {
-  std::lock_guard<std::mutex> lock(mu_);
-  reading_ = false;
-  if (!ok) {
-    read_closed_ = true;  // the client half-closed (or the stream broke)
-  } else if (!finished_ && !cancelled_) {
-    if (state_.publish_latency != nullptr) request_read_nanos_ = MonotonicNanos();
-    HandleRequestLocked();
-    MaybeReadLocked();
+  std::shared_ptr<Topic> fanout;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    reading_ = false;
+    if (!ok) {
+      read_closed_ = true;  // the client half-closed (or the stream broke)
+    } else if (!finished_ && !cancelled_) {
+      if (state_.publish_latency != nullptr) request_read_nanos_ = MonotonicNanos();
+      HandleRequestLocked();
+      MaybeReadLocked();
+    }
+    fanout = std::move(fanout_due_);
+    MaybeFinishLocked();
   }
-  MaybeFinishLocked();
+  // Outside the lock (the reactor may be gone once it is released; the topic is held here).
+  if (fanout != nullptr) fanout->RunFanoutInline();
 }
 
 absl::string_view PublishReactor::RequestBytesLocked() {
@@ -297,7 +303,8 @@ void PublishReactor::PublishClaimedLocked(int64_t first, int64_t last) {
     return;
   }
   topic_->SettleBytes(request_bytes_, grown, first, last);
-  topic_->Publish(first, last);
+  // The fan-out step, if this thread is to run it, waits until the reaction releases mu_.
+  if (topic_->PublishForInlineFanout(first, last)) fanout_due_ = topic_;
   const auto n = static_cast<uint64_t>(last - first + 1);
   TopicCounters& counters = topic_->counters();
   counters.events_published.fetch_add(n, std::memory_order_relaxed);
@@ -336,18 +343,23 @@ void PublishReactor::WakeForRoom() {
 
 void PublishReactor::OnAlarm(bool /*fired*/) {
   // Runs on a gRPC executor thread, whether the deadline passed or the alarm was cancelled.
-  std::lock_guard<std::mutex> lock(mu_);
-  topic_->RemoveWaiter(this);
-  armed_alarm_.store(nullptr, std::memory_order_seq_cst);
-  alarm_.reset();  // safe inside its own callback: gRPC keeps the alarm's state until we return
-  woken_.store(false, std::memory_order_seq_cst);
-  if (cancelled_) {
-    parked_ = false;  // the client is gone: the batch is neither published nor answered
-  } else {
-    TryPublishLocked();
-    MaybeReadLocked();
+  std::shared_ptr<Topic> fanout;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    topic_->RemoveWaiter(this);
+    armed_alarm_.store(nullptr, std::memory_order_seq_cst);
+    alarm_.reset();  // safe inside its own callback: gRPC keeps the alarm's state until we return
+    woken_.store(false, std::memory_order_seq_cst);
+    if (cancelled_) {
+      parked_ = false;  // the client is gone: the batch is neither published nor answered
+    } else {
+      TryPublishLocked();
+      MaybeReadLocked();
+    }
+    fanout = std::move(fanout_due_);
+    MaybeFinishLocked();
   }
-  MaybeFinishLocked();
+  if (fanout != nullptr) fanout->RunFanoutInline();  // as in OnReadDone
 }
 
 grpc::ByteBuffer PublishReactor::SerializeResponse(uint64_t batch_id, const absl::Status& status,

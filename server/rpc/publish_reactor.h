@@ -132,6 +132,9 @@ class PublishReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, gr
 
   // A batch parked on a full ring.
   bool parked_ = false;
+  // Set by a publish whose fan-out step this reaction runs once it releases mu_
+  // (Topic::PublishForInlineFanout).
+  std::shared_ptr<Topic> fanout_due_;
   absl::Time park_started_;
   absl::Time park_deadline_;
   std::unique_ptr<grpc::Alarm> alarm_;

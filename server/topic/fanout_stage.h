@@ -20,8 +20,9 @@
 // topic: its subscribers end with INTERNAL, publishers and new subscribers are refused with
 // INTERNAL, the failure is logged and counted, and the process goes on.
 //
-// Thread safety: everything runs on the thread of the agent runner that owns the topic, except
-// Finished() and position(), which any thread may call.
+// Thread safety: one step at a time, on the thread of the agent runner that owns the topic or on
+// a publisher's running it inline (the topic's claim orders one step before the next); Finished()
+// and position() from any thread.
 #ifndef RINGCAST_SERVER_TOPIC_FANOUT_STAGE_H_
 #define RINGCAST_SERVER_TOPIC_FANOUT_STAGE_H_
 

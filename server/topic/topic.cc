@@ -64,6 +64,8 @@ Topic::Topic(std::string name, TopicSettings settings, Doorbell& doorbell)
       run_factory_(std::move(settings.run_factory)),
       bytes_(settings.max_bytes),
       server_budget_(settings.server_budget),
+      inline_fanout_(settings.inline_fanout && settings.journal == nullptr),
+      inline_fanout_quiet_nanos_(absl::ToInt64Nanoseconds(settings.inline_fanout_quiet)),
       delivery_latency_(settings.latency_metrics ? std::make_shared<LatencyHistogram>() : nullptr),
       journal_stage_(settings.journal != nullptr
                          ? std::make_unique<JournalStage>(*this, std::move(settings.journal),
@@ -90,22 +92,59 @@ Topic::~Topic() {
 }
 
 void Topic::Publish(int64_t first, int64_t last) noexcept {
+  if (PublishForInlineFanout(first, last)) doorbell_.Ring();
+}
+
+bool Topic::PublishForInlineFanout(int64_t first, int64_t last) noexcept {
   sequencer_.Publish(first, last);
   if (journal_doorbell_ != nullptr) {
     // Every batch waits for the journal stage (its acknowledgement does); the journal stage
     // wakes the fan-out stage in turn.
     journal_doorbell_->Ring();
-    return;
+    return false;
   }
   // seq_cst fence: orders the publish before the subscriber-count load; pairs with the seq_cst
   // increment in Register followed by its Ring. Either this sees the new subscriber and rings, or
   // the fan-out round that Register's ring starts sees these events.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (subscriber_count_.load(std::memory_order_relaxed) > 0 ||
-      last - fanout_.position().Get() >= lazy_release_events_ ||
-      bytes_.used() > bytes_.limit() / 2) {
+  if (subscriber_count_.load(std::memory_order_relaxed) > 0) {
+    if (inline_fanout_) {
+      // Only on a quiet topic: publishes closer together are better served by the stage thread
+      // running beside the publishers' gRPC threads (measured: at 10 k events/s inline steps
+      // doubled p50; at 1 k/s they cut it by a seventh).
+      const int64_t now = MonotonicNanos();
+      // Relaxed: a hint; a stale value only picks the other path once.
+      const int64_t previous = last_publish_nanos_.exchange(now, std::memory_order_relaxed);
+      if (now - previous >= inline_fanout_quiet_nanos_) return true;
+    }
+    doorbell_.Ring();
+  } else if (last - fanout_.position().Get() >= lazy_release_events_ ||
+             bytes_.used() > bytes_.limit() / 2) {
     doorbell_.Ring();
   }
+  return false;
+}
+
+int Topic::DoWork() noexcept {
+  // Set before the attempt: a holder that releases after this attempt failed sees it.
+  fanout_missed_.store(true, std::memory_order_seq_cst);
+  if (fanout_claimed_.exchange(true, std::memory_order_seq_cst)) return 0;
+  fanout_missed_.store(false, std::memory_order_relaxed);  // relaxed: only ever cleared early
+  const int work = fanout_.DoWork();
+  fanout_claimed_.store(false, std::memory_order_seq_cst);
+  return work;
+}
+
+void Topic::RunFanoutInline() noexcept {
+  if (fanout_claimed_.exchange(true, std::memory_order_seq_cst)) {
+    doorbell_.Ring();  // the runner is mid-step: the ring makes it take one more
+    return;
+  }
+  fanout_.DoWork();
+  fanout_claimed_.store(false, std::memory_order_seq_cst);
+  // The runner tried a step while this one ran (woken by another publisher, a subscriber whose
+  // queue drained, a registration) and went back to its wait: wake it to take its turn.
+  if (fanout_missed_.exchange(false, std::memory_order_seq_cst)) doorbell_.Ring();
 }
 
 bool Topic::HasRoomFor(int64_t n, uint64_t bytes) const noexcept {

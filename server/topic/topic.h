@@ -29,9 +29,12 @@
 // newest as fit otherwise.
 //
 // Threads:
-//  * Publishers (any thread): TryClaim, slot, Publish, AddWaiter/RemoveWaiter, HasRoomFor.
+//  * Publishers (any thread): TryClaim, slot, Publish, AddWaiter/RemoveWaiter, HasRoomFor,
+//    RunFanoutInline.
 //  * Subscribers' handlers (any thread): Register.
-//  * The owning agent runner's thread: DoWork, and the stage-only methods below.
+//  * The fan-out step, one thread at a time: the owning agent runner's (DoWork), or a publisher's
+//    running it inline (RunFanoutInline), whichever claims the stage; the stage-only methods
+//    below are called from it.
 //  * Anyone: Describe, name, capacity, the lifecycle flags, counters.
 //
 // Memory ordering: slots follow the sequencer's protocol (a publisher writes between TryClaim and
@@ -131,6 +134,11 @@ struct TopicSettings {
   uint32_t capacity = 65536;  // a power of two, at most 2^29
   FanoutSettings fanout;
   bool latency_metrics = true;  // keep a delivery-latency histogram
+  // A memory-only topic with subscribers runs its fan-out step on the publisher's thread when no
+  // other thread is running it and the topic was quiet (no publish for inline_fanout_quiet before
+  // this one; Topic::RunFanoutInline): one thread hand-off fewer per event.
+  bool inline_fanout = false;
+  absl::Duration inline_fanout_quiet = absl::Microseconds(500);
   EventRunFactory run_factory = MakeHeapEventRun;
   // The most bytes of slot buffers the ring holds; at least 2 x the largest event's buffer.
   uint64_t max_bytes = uint64_t{256} << 20;
@@ -174,6 +182,16 @@ class Topic {
   // the runner's periodic cycle), not woken for every batch: ingest alone costs no thread hand-off
   // per batch.
   void Publish(int64_t first, int64_t last) noexcept;
+  // Publish, except that where it would wake the runner because the topic has subscribers, and
+  // the topic runs its fan-out inline (TopicSettings::inline_fanout) and was quiet before this
+  // publish, it returns true instead:
+  // the caller then calls RunFanoutInline once it holds no lock of its own.
+  [[nodiscard]] bool PublishForInlineFanout(int64_t first, int64_t last) noexcept;
+  // Runs the fan-out step on this thread if no other thread is running it (otherwise wakes the
+  // runner, whose step then covers the new events), so that on an idle topic an event reaches
+  // its subscribers' streams without a hand-off to the runner's thread. Wakes the runner
+  // afterwards if it tried a step meanwhile.
+  void RunFanoutInline() noexcept;
   // True if a claim of n slots and a reservation of `bytes` would succeed now (approximate while
   // others publish).
   [[nodiscard]] bool HasRoomFor(int64_t n, uint64_t bytes) const noexcept;
@@ -241,8 +259,9 @@ class Topic {
 
   // ---- The pipeline (the owning agent runner's thread) ----
 
-  // Runs each stage once, upstream first. Returns the work done.
-  int DoWork() { return fanout_.DoWork(); }
+  // Runs each stage once, upstream first, unless a publisher is running the fan-out step inline
+  // (that publisher then wakes the runner again). Returns the work done.
+  int DoWork() noexcept;
   // True once the deleted topic's pipeline has ended every stream: it needs no more steps.
   [[nodiscard]] bool Finished() const noexcept { return fanout_.Finished(); }
 
@@ -357,6 +376,14 @@ class Topic {
   std::atomic<bool> draining_{false};
   std::atomic<bool> failed_{false};
   std::atomic<uint32_t> subscriber_count_{0};
+  // The fan-out step's claim (DoWork, RunFanoutInline), and whether the runner found it taken.
+  // seq_cst throughout: a runner that finds the claim taken parks, so the holder must see that it
+  // did (see RunFanoutInline).
+  const bool inline_fanout_;
+  const int64_t inline_fanout_quiet_nanos_;
+  std::atomic<int64_t> last_publish_nanos_{0};
+  std::atomic<bool> fanout_claimed_{false};
+  std::atomic<bool> fanout_missed_{false};
   std::atomic<uint32_t> disk_readers_{0};  // relaxed: a count for limits and figures
   std::atomic<uint32_t> publish_streams_{0};
   TopicCounters counters_;

@@ -271,6 +271,7 @@ absl::StatusOr<std::shared_ptr<Topic>> TopicRegistry::CreateLocked(TopicDefiniti
   TopicSettings settings{.capacity = capacity,
                          .fanout = {.slow_subscriber_timeout = options_.slow_subscriber_timeout},
                          .latency_metrics = !options_.metrics_listen.empty(),
+                         .inline_fanout = options_.inline_fanout,
                          .run_factory = run_factory_,
                          .max_bytes = options_.TopicMemoryBytes(max_bytes),
                          .server_budget = &memory_};

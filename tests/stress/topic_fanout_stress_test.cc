@@ -1,7 +1,8 @@
 // Topics and their fan-out stages on a pool of stage threads, under load from every side at once:
 // several publishers per topic, RELIABLE subscribers reading at full speed and slowly, a LOSSY
 // one that stalls and resumes, subscribers that register while events are published and leave
-// again, a topic deleted under load, and the shutdown drain. Links no gRPC (checking outbound
+// again, a topic deleted under load, and the shutdown drain; with the fan-out step on the stage
+// threads only, and run inline by the publishers too. Links no gRPC (checking outbound
 // queues stand in for streams), so it runs under ThreadSanitizer.
 #include <gtest/gtest.h>
 
@@ -44,7 +45,7 @@ bool Join(Topic& topic, Subscriber& s, StartPosition start, std::size_t capacity
   return true;
 }
 
-void RunScenario(FanoutWaitStrategy strategy) {
+void RunScenario(FanoutWaitStrategy strategy, bool inline_fanout = false) {
   Watchdog watchdog;
   constexpr int kTopics = 3;
   constexpr int kPublishersPerTopic = 2;
@@ -53,7 +54,10 @@ void RunScenario(FanoutWaitStrategy strategy) {
   std::vector<std::shared_ptr<Topic>> topics;
   for (int t = 0; t < kTopics; ++t) {
     topics.push_back(pool.Adopt([&](Doorbell& doorbell) {
-      return std::make_shared<Topic>(absl::StrCat("stress", t), TopicSettings{.capacity = 256},
+      return std::make_shared<Topic>(absl::StrCat("stress", t),
+                                     TopicSettings{.capacity = 256,
+                                                   .inline_fanout = inline_fanout,
+                                                   .inline_fanout_quiet = absl::ZeroDuration()},
                                      doorbell);
     }));
   }
@@ -118,8 +122,12 @@ void RunScenario(FanoutWaitStrategy strategy) {
     }
   });
   // A topic deleted under load: its publisher stops, its subscribers end with NOT_FOUND.
-  auto doomed = pool.Adopt([](Doorbell& doorbell) {
-    return std::make_shared<Topic>("doomed", TopicSettings{.capacity = 64}, doorbell);
+  auto doomed = pool.Adopt([inline_fanout](Doorbell& doorbell) {
+    return std::make_shared<Topic>("doomed",
+                                   TopicSettings{.capacity = 64,
+                                                 .inline_fanout = inline_fanout,
+                                                 .inline_fanout_quiet = absl::ZeroDuration()},
+                                   doorbell);
   });
   Subscriber doomed_reader;
   ASSERT_TRUE(Join(*doomed, doomed_reader, {}, 4));
@@ -195,6 +203,12 @@ TEST(TopicFanoutStress, BlockingPoolLosesNothingUnderPublishersChurnDeletionAndD
 
 TEST(TopicFanoutStress, PhasedPoolLosesNothingUnderPublishersChurnDeletionAndDrain) {
   RunScenario(FanoutWaitStrategy::kPhased);
+}
+
+// Publishers run the fan-out step themselves whenever the stage thread is not running it (no
+// quiet period asked for), so the step alternates between the stage thread and every publisher.
+TEST(TopicFanoutStress, InlineFanoutLosesNothingUnderPublishersChurnDeletionAndDrain) {
+  RunScenario(FanoutWaitStrategy::kBlocking, /*inline_fanout=*/true);
 }
 
 }  // namespace

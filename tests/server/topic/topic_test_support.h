@@ -45,7 +45,8 @@ inline bool TryPublish(Topic& topic, int64_t n, std::size_t event_bytes = sizeof
     slot.accepted_nanos = MonotonicNanos();
   }
   topic.SettleBytes(reserved, grown, first, claim.sequence);
-  topic.Publish(first, claim.sequence);
+  // As the publish reactor does: a topic set to run its fan-out inline runs it on this thread.
+  if (topic.PublishForInlineFanout(first, claim.sequence)) topic.RunFanoutInline();
   return true;
 }
 

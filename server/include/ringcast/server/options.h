@@ -51,6 +51,11 @@ struct ServerOptions {
   absl::Duration slow_subscriber_timeout = absl::Seconds(10);
   int fanout_threads = 1;  // stage threads; topics are spread over them
   FanoutWaitStrategy wait_strategy = FanoutWaitStrategy::kBlocking;
+  // A quiet memory-only topic (no publish in the previous 500 us) runs its fan-out step on the
+  // publishing thread when no other thread is running it: the event reaches its subscribers'
+  // streams with no thread hand-off. Busier topics stay on the stage threads, which then run
+  // beside the publishers' gRPC threads.
+  bool inline_fanout = true;
 
   // Connections.
   absl::Duration keepalive_time = absl::Seconds(30);
