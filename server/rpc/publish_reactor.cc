@@ -10,9 +10,9 @@
 #include "absl/time/clock.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "grpcpp/support/time.h"
+#include "ringcast/grpc_status.h"
 #include "ringcast/v1/ringcast.pb.h"
 #include "rpc/event_codec.h"
-#include "rpc/status_util.h"
 
 namespace ringcast::server {
 namespace {

@@ -74,7 +74,9 @@ class ServerImpl {
           "topics",
           {{"tls", o.tls()},
            {"auth_file", !o.auth_file.empty()},
-           {"fix", "--tls_cert, --tls_key, --tls_client_ca and --auth_file (README: Security)"}});
+           {"fix",
+            "--tls_cert, --tls_key, --tls_client_ca and --auth_file (docs/operations.md, "
+            "Security)"}});
     }
     Log(LogLevel::kInfo, "ringcastd serving",
         {{"listen", o.listen},

@@ -7,8 +7,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
+#include "ringcast/grpc_status.h"
 #include "rpc/publish_reactor.h"
-#include "rpc/status_util.h"
 #include "rpc/subscribe_reactor.h"
 #include "topic/topic.h"
 

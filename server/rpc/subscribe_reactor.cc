@@ -4,9 +4,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "ringcast/grpc_status.h"
 #include "rpc/event_codec.h"
 #include "rpc/slice_run.h"
-#include "rpc/status_util.h"
 
 namespace ringcast::server {
 

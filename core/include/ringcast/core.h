@@ -1,4 +1,4 @@
-// The ringcast disruptor core in one include. See the README's "Core library" section.
+// The ringcast disruptor core in one include. See docs/core.md.
 #ifndef RINGCAST_CORE_H_
 #define RINGCAST_CORE_H_
 
