@@ -9,10 +9,10 @@
 # Raw JSON lines, each prefixed by "<server> <figure>", to durable_vs_jetstream.txt next to this
 # script (OUT=dir to write elsewhere).
 #
-#   BIN_DIR=build-js/bin bench/results/durability/durable_vs_jetstream.sh
+#   BIN_DIR=build/bin bench/results/durability/durable_vs_jetstream.sh
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-bin_dir=${BIN_DIR:-build-js/bin}
+bin_dir=${BIN_DIR:-build/bin}
 out=${OUT:-bench/results/durability}
 work=${WORK:-/tmp/ringcast-durable-vs-jetstream}
 rounds=${ROUNDS:-3}

@@ -5,10 +5,10 @@
 # jetstream_syncs.txt next to this script (OUT=dir to write elsewhere). strace slows the server
 # down: only the counts are figures here, not the rates.
 #
-#   BIN_DIR=build-js/bin bench/results/durability/jetstream_syncs.sh
+#   BIN_DIR=build/bin bench/results/durability/jetstream_syncs.sh
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-bin_dir=${BIN_DIR:-build-js/bin}
+bin_dir=${BIN_DIR:-build/bin}
 out=${OUT:-bench/results/durability}
 work=${WORK:-/tmp/ringcast-jetstream-syncs}
 events=${EVENTS:-1000000}
