@@ -6,7 +6,8 @@
 #             followed by the same run against nats-server (when installed), alternating;
 #   ingest    the same publisher, no subscribers;
 #   cost      server CPU per delivered event at 1 and at 16 subscribers;
-#   latency   10 k events/s open loop, 4 subscribers;
+#   latency   1 k, 10 k and 100 k events/s open loop, one event per request, 4 subscribers; each
+#             run followed by the same run against nats-server (when installed), alternating;
 #   crowd     10 000 subscribers on one topic: all served, server memory per idle subscriber;
 #   idle      the server's CPU over 10 s with nothing to do.
 # JSON lines per run in OUT_DIR (default bench/out/targets). Usage: bench/run_targets.sh [OUT_DIR];
@@ -43,7 +44,19 @@ done
 bench throughput --publishers=1 --subscribers=0 --events=10000000 --runs="$runs" > "$out/ingest.jsonl"
 bench throughput --publishers=1 --subscribers=1 --events=5000000 --runs="$runs" > "$out/cost_1.jsonl"
 bench throughput --publishers=1 --subscribers=16 --events=2000000 --runs="$runs" > "$out/cost_16.jsonl"
-bench latency --rate=10000 --duration=10s --subscribers=4 --batch=1 --runs="$runs" > "$out/latency.jsonl"
+for rate in 1000 10000 100000; do
+  : > "$out/latency_$rate.jsonl"
+  : > "$out/latency_nats_$rate.jsonl"
+  for _ in $(seq "$runs"); do
+    bench latency --rate="$rate" --duration=5s --subscribers=4 --batch=1 --runs=1 \
+      >> "$out/latency_$rate.jsonl"
+    if [[ -n "$nats_server" ]]; then
+      "$bin/ringcast-nats-bench" latency --spawn_server --nats_server="$nats_server" \
+        --subscribers=4 --event_bytes=64 --rate="$rate" --duration=5s --runs=1 --format=json \
+        >> "$out/latency_nats_$rate.jsonl"
+    fi
+  done
+done
 bench crowd --subscribers=10000 --batch=10 --runs=3 > "$out/crowd.jsonl"
 
 # Idle: the server's user + system clock ticks over 10 s with no streams open.
@@ -80,10 +93,17 @@ for n in (1, 16):
     r = rows(f"cost_{n}.jsonl")
     print(f"{n} subscriber(s): delivered {summary([x['delivered_events_per_sec'] for x in r], M)}/s, "
           f"server CPU {summary([x['server_cpu_sec_per_m_delivered'] for x in r], S)} s per M delivered")
-r = rows("latency.jsonl")
-print("latency 10 k/s, 4 subscribers (us): " + ", ".join(
-    f"{k[:-3]} {summary([x[k] for x in r], U)}"
-    for k in ("p50_us", "p90_us", "p99_us", "p999_us", "max_us", "send_lag_p50_us")))
+for rate in (1000, 10000, 100000):
+    mine, nats = rows(f"latency_{rate}.jsonl"), rows(f"latency_nats_{rate}.jsonl")
+    for label, r in (("ringcast", mine), ("nats-server", nats)):
+        if r:
+            print(f"latency {rate // 1000} k/s, 4 subscribers, {label} (us): " + ", ".join(
+                f"{k[:-3]} {summary([x[k] for x in r], U)}"
+                for k in ("p50_us", "p90_us", "p99_us", "p999_us", "max_us", "send_lag_p50_us")))
+    if mine and nats:
+        print(f"latency {rate // 1000} k/s, ringcast / nats-server (medians): " + ", ".join(
+            f"{k[:-3]} {statistics.median(x[k] for x in mine) / max(statistics.median(x[k] for x in nats), 1e-9):.2f}x"
+            for k in ("p50_us", "p99_us")))
 r = rows("crowd.jsonl")
 print(f"crowd: {[x.get('subscribers') for x in r]} subscribers, bytes per idle subscriber "
       f"{[round(x['server_rss_bytes_per_subscriber']) for x in r if 'server_rss_bytes_per_subscriber' in x]}, verified "

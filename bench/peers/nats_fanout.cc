@@ -4,6 +4,16 @@
 //
 //   ringcast-nats-bench [throughput] [--target=HOST:PORT | --spawn_server] --subscribers
 //                       --event_bytes --batch --events
+//   ringcast-nats-bench latency [--target=HOST:PORT | --spawn_server] --subscribers --event_bytes
+//                       --rate --duration --send_spin
+//
+// Latency mode is `ringcast-bench latency --batch=1` against NATS: one message per publish, open
+// loop at --rate, each message carrying its intended send time (steady clock, same machine); each
+// subscriber records receive time - intended time, so a late sender counts against NATS as it
+// does against ringcast. The sender sleeps until --send_spin before each send is due and spins the
+// rest, as ringcast-bench does. The publisher's connection sends each message at once
+// (natsOptions_SetSendAsap) rather than waiting for the library's flusher, and every subscription
+// has its own delivery thread (the library's default): NATS at its lowest latency.
 //
 // What it measures: one publisher connection publishes --events messages of --event_bytes each on
 // one subject; --subscribers subscriber connections on that subject count the messages and the
@@ -56,11 +66,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -70,6 +82,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "bench/common/latency_histogram.h"
 #include "bench/common/server_process.h"
 #include "bench/core/report.h"
 #include "bench/peers/nats_server.h"
@@ -95,6 +108,11 @@ ABSL_FLAG(int64_t, max_subscriber_lag, 65536,
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(30),
           "a run fails when the server is silent this long while it owes an answer");
 ABSL_FLAG(int, runs, 1, "runs (each on fresh connections and a fresh subject)");
+ABSL_FLAG(double, rate, 10000, "latency: messages per second, open loop");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "latency: how long to publish");
+ABSL_FLAG(absl::Duration, send_spin, absl::Microseconds(80),
+          "latency: the sender sleeps until this long before each message is due, then spins "
+          "(at most half the period; 0: sleeps until due)");
 ABSL_FLAG(std::string, format, "table", "table or json");
 
 namespace ringcast::bench {
@@ -103,6 +121,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using nats::Server;
 using nats::StatusText;
+
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
 
 double SecondsBetween(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
@@ -128,6 +151,9 @@ class Run {
     std::atomic<int64_t> payload_bytes{0};
     std::atomic<int64_t> min_payload_bytes{std::numeric_limits<int64_t>::max()};
     std::atomic<int64_t> max_payload_bytes{0};
+    // Latency mode: receive time - the message's intended send time, ns. Written by the
+    // subscription's delivery thread only; read once its drain completed.
+    LatencyHistogram latency;
   };
 
   Run(int subscribers, int64_t expected, int64_t wake_every)
@@ -158,6 +184,19 @@ class Run {
     const int64_t n = s.messages.load(kRelaxed) + 1;
     s.messages.store(n, kRelaxed);
     if (n % s.run->wake_every_ == 0 || n == s.run->expected_) s.run->Wake();
+  }
+
+  // natsMsgHandler of a latency-mode subscription: records the message's latency, then counts it.
+  static void OnTimedMessage(natsConnection* connection, natsSubscription* subscription,
+                             natsMsg* msg, void* closure) {
+    const int64_t now = SteadyNanos();
+    auto& s = *static_cast<Subscriber*>(closure);
+    if (natsMsg_GetDataLength(msg) >= static_cast<int>(sizeof(int64_t))) {
+      int64_t intended = 0;
+      std::memcpy(&intended, natsMsg_GetData(msg), sizeof(intended));
+      s.latency.Record(now - intended);
+    }
+    OnMessage(connection, subscription, msg, closure);
   }
 
   // natsMsgHandler of the publisher's marker subscription.
@@ -254,7 +293,8 @@ class Run {
 // Connects to the server for one run: no reconnection (a connection the server closes stays
 // closed and fails the run), `who` reported with closes and asynchronous errors.
 absl::StatusOr<natsConnection*> Connect(const Server& server, std::pair<Run*, std::string>& who,
-                                        bool shared_delivery, int io_buffer_bytes) {
+                                        bool shared_delivery, int io_buffer_bytes,
+                                        bool send_asap = false) {
   natsOptions* options = nullptr;
   natsStatus s = natsOptions_Create(&options);
   const std::string url = absl::StrCat("nats://", server.host, ":", server.port);
@@ -268,6 +308,7 @@ absl::StatusOr<natsConnection*> Connect(const Server& server, std::pair<Run*, st
   if (s == NATS_OK) s = natsOptions_SetErrorHandler(options, &Run::OnError, &who);
   if (s == NATS_OK) s = natsOptions_UseGlobalMessageDelivery(options, shared_delivery);
   if (s == NATS_OK && io_buffer_bytes > 0) s = natsOptions_SetIOBufSize(options, io_buffer_bytes);
+  if (s == NATS_OK && send_asap) s = natsOptions_SetSendAsap(options, true);
   natsConnection* connection = nullptr;
   if (s == NATS_OK) s = natsConnection_Connect(&connection, options);
   natsOptions_Destroy(options);
@@ -479,6 +520,157 @@ Throughput RunThroughput(const Server& server, int run_index) {
   return r;
 }
 
+struct Latency {
+  int64_t events = 0;
+  double achieved_rate = 0;
+  LatencyHistogram recorder;  // every subscriber's samples
+  LatencyHistogram send_lag;  // how late the sender handed each message to the library
+  std::string error;
+};
+
+// Latency mode (see the top of the file): --rate messages per second for --duration to
+// --subscribers subscribers, each message timed from its intended send time to its delivery.
+Latency RunLatency(const Server& server, int run_index) {
+  Latency r;
+  const int subscribers = absl::GetFlag(FLAGS_subscribers);
+  const int event_bytes = std::max<int>(absl::GetFlag(FLAGS_event_bytes), sizeof(int64_t));
+  const double rate = absl::GetFlag(FLAGS_rate);
+  const int64_t total = std::max<int64_t>(
+      1, static_cast<int64_t>(rate * absl::ToDoubleSeconds(absl::GetFlag(FLAGS_duration))));
+  r.events = total;
+  const absl::Duration timeout = absl::GetFlag(FLAGS_timeout);
+  const int64_t timeout_ms = absl::ToInt64Milliseconds(timeout);
+  const std::string subject = absl::StrCat("ringcast.latency.", getpid(), ".", run_index);
+
+  Run run(subscribers, total, /*wake_every=*/1024);
+  Connections connections(run);
+  const auto name = [&](std::string who) {
+    connections.names.push_back(std::make_unique<std::pair<Run*, std::string>>(&run, who));
+    return connections.names.back().get();
+  };
+  for (Run::Subscriber& s : run.subscribers()) {
+    auto* who = name(absl::StrCat("subscriber ", s.index));
+    absl::StatusOr<natsConnection*> connection =
+        Connect(server, *who, /*shared_delivery=*/false, /*io_buffer_bytes=*/0);
+    if (!connection.ok()) {
+      r.error = std::string(connection.status().message());
+      return r;
+    }
+    s.connection = *connection;
+    natsStatus st = natsConnection_Subscribe(&s.subscription, s.connection, subject.c_str(),
+                                             &Run::OnTimedMessage, &s);
+    if (st == NATS_OK) st = natsSubscription_SetPendingLimits(s.subscription, -1, -1);
+    if (st == NATS_OK) st = natsConnection_FlushTimeout(s.connection, timeout_ms);
+    if (st != NATS_OK) {
+      r.error = absl::StrCat(who->second, ": subscribe: ", StatusText(st));
+      return r;
+    }
+  }
+  auto* publisher_name = name("publisher");
+  absl::StatusOr<natsConnection*> publisher =
+      Connect(server, *publisher_name, /*shared_delivery=*/false, /*io_buffer_bytes=*/0,
+              /*send_asap=*/true);
+  if (!publisher.ok()) {
+    r.error = std::string(publisher.status().message());
+    return r;
+  }
+  connections.publisher = *publisher;
+
+  std::string payload(static_cast<std::size_t>(event_bytes), 'x');
+  const double period_nanos = 1e9 / rate;
+  const auto send_spin = std::chrono::nanoseconds(
+      std::min<int64_t>(absl::ToInt64Nanoseconds(absl::GetFlag(FLAGS_send_spin)),
+                        static_cast<int64_t>(period_nanos / 2)));
+  const Clock::time_point start = Clock::now() + std::chrono::milliseconds(10);
+  for (int64_t k = 0; k < total && !run.failed(); ++k) {
+    const Clock::time_point due =
+        start +
+        std::chrono::nanoseconds(static_cast<int64_t>(period_nanos * static_cast<double>(k)));
+    if (send_spin > std::chrono::nanoseconds::zero()) {
+      std::this_thread::sleep_until(due - send_spin);
+      while (Clock::now() < due) {
+      }
+    } else {
+      std::this_thread::sleep_until(due);
+    }
+    const int64_t intended =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(due.time_since_epoch()).count();
+    std::memcpy(payload.data(), &intended, sizeof(intended));
+    r.send_lag.Record(SteadyNanos() - intended);
+    const natsStatus st =
+        natsConnection_Publish(connections.publisher, subject.c_str(), payload.data(), event_bytes);
+    if (st != NATS_OK) {
+      run.Fail(absl::StrCat("publisher: publish: ", StatusText(st)));
+      break;
+    }
+  }
+  const double sent_seconds = SecondsBetween(start, Clock::now());
+  r.achieved_rate = static_cast<double>(total) / std::max(sent_seconds, 1e-9);
+  if (!run.failed() && !run.Await([&] { return run.Slowest() >= total; }, timeout)) {
+    run.Fail(absl::StrCat("the slowest subscriber had ", run.Slowest(), " of ", total,
+                          " messages after ", absl::FormatDuration(timeout)));
+  }
+  r.error = run.error();
+  for (Run::Subscriber& s : run.subscribers()) {
+    // The drain's completion orders the delivery thread's histogram writes before the reads below.
+    natsStatus st = natsSubscription_Drain(s.subscription);
+    if (st == NATS_OK) st = natsSubscription_WaitForDrainCompletion(s.subscription, timeout_ms);
+    if (st != NATS_OK && r.error.empty()) {
+      r.error = absl::StrCat("subscriber ", s.index, ": drain: ", StatusText(st));
+    }
+    const int64_t messages = s.messages.load(std::memory_order_relaxed);
+    if (r.error.empty() && messages != total) {
+      r.error = absl::StrCat("subscriber ", s.index, " received ", messages, " messages, expected ",
+                             total);
+    }
+    r.recorder.Add(s.latency);
+  }
+  return r;
+}
+
+void PrintLatency(const Server& server, const Machine& machine, int run, const Latency& r,
+                  bool json) {
+  const auto us = [&](double q) { return r.recorder.Percentile(q) / 1e3; };
+  const auto lag_us = [&](double q) { return r.send_lag.Percentile(q) / 1e3; };
+  if (json) {
+    const auto tenth = [](double v) { return Rounded(v, 1); };
+    Json line = {{"mode", "latency"},
+                 {"peer", "nats"},
+                 {"nats_version", server.version},
+                 {"publishers", 1},
+                 {"subscribers", absl::GetFlag(FLAGS_subscribers)},
+                 {"topics", 1},
+                 {"event_bytes", absl::GetFlag(FLAGS_event_bytes)},
+                 {"batch", 1},
+                 {"run", run},
+                 {"rate", Rounded(absl::GetFlag(FLAGS_rate), 0)},
+                 {"achieved_rate", Rounded(r.achieved_rate, 0)},
+                 {"events", r.events},
+                 {"samples", r.recorder.count()},
+                 {"p50_us", tenth(us(0.5))},
+                 {"p90_us", tenth(us(0.9))},
+                 {"p99_us", tenth(us(0.99))},
+                 {"p999_us", tenth(us(0.999))},
+                 {"max_us", tenth(r.recorder.max() / 1e3)},
+                 {"send_lag_p50_us", tenth(lag_us(0.5))},
+                 {"send_lag_p99_us", tenth(lag_us(0.99))},
+                 {"nproc", machine.cpus.size()},
+                 {"server", "external"},
+                 {"spawned", server.child != nullptr},
+                 {"verified", r.error.empty()}};
+    if (!r.error.empty()) line["error"] = r.error;
+    absl::PrintF("%s\n", JsonText(line));
+  } else {
+    absl::PrintF(
+        "run %d: %.0f messages/s offered, %d samples: p50 %.1f us, p90 %.1f, p99 %.1f, p99.9 %.1f, "
+        "max %.1f (sender late by p50 %.1f us, p99 %.1f)%s\n",
+        run, absl::GetFlag(FLAGS_rate), r.recorder.count(), us(0.5), us(0.9), us(0.99), us(0.999),
+        r.recorder.max() / 1e3, lag_us(0.5), lag_us(0.99),
+        r.error.empty() ? "" : absl::StrCat("  FAILED: ", r.error));
+  }
+  std::fflush(stdout);
+}
+
 void PrintRun(const Server& server, const Machine& machine, int run, const Throughput& r,
               bool json) {
   const double bytes = absl::GetFlag(FLAGS_event_bytes);
@@ -541,6 +733,10 @@ std::string CheckFlags() {
            "1 <= ping_every <= window";
   }
   if (absl::GetFlag(FLAGS_timeout) < absl::Milliseconds(1)) return "--timeout of at least 1ms";
+  if (!(absl::GetFlag(FLAGS_rate) > 0) || absl::GetFlag(FLAGS_duration) <= absl::ZeroDuration() ||
+      absl::GetFlag(FLAGS_send_spin) < absl::ZeroDuration()) {
+    return "--rate and --duration above 0, --send_spin at least 0";
+  }
   const std::string format = absl::GetFlag(FLAGS_format);
   if (format != "table" && format != "json") return "--format is table or json";
   return {};
@@ -548,13 +744,13 @@ std::string CheckFlags() {
 
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "ringcast-nats-bench [throughput] --target=HOST:PORT|--spawn_server [flags]: "
-      "ringcast-bench's "
-      "fan-out throughput run against a NATS server (see --help)");
+      "ringcast-nats-bench [throughput|latency] --target=HOST:PORT|--spawn_server [flags]: "
+      "ringcast-bench's fan-out throughput and latency runs against a NATS server (see --help)");
   const std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
-  if (positional.size() > 1 && std::string_view(positional[1]) != "throughput") {
-    std::fprintf(stderr, "ringcast-nats-bench: unknown mode '%s' (only throughput)\n",
-                 positional[1]);
+  const std::string mode = positional.size() > 1 ? positional[1] : "throughput";
+  if (mode != "throughput" && mode != "latency") {
+    std::fprintf(stderr, "ringcast-nats-bench: unknown mode '%s' (throughput or latency)\n",
+                 mode.c_str());
     return 2;
   }
   if (const std::string problem = CheckFlags(); !problem.empty()) {
@@ -575,7 +771,7 @@ int Main(int argc, char** argv) {
   const bool json = absl::GetFlag(FLAGS_format) == "json";
   const Machine machine = DescribeMachine(AllowedCpus());
   if (!json) {
-    absl::PrintF("# throughput: %s, %d CPUs, nats-server %s at %s:%d (%s)\n", machine.cpu_model,
+    absl::PrintF("# %s: %s, %d CPUs, nats-server %s at %s:%d (%s)\n", mode, machine.cpu_model,
                  machine.cpus.size(), server.version, server.host, server.port,
                  server.pid != 0
                      ? absl::StrCat("pid ", server.pid, server.child != nullptr ? ", spawned" : "")
@@ -583,9 +779,15 @@ int Main(int argc, char** argv) {
   }
   bool ok = true;
   for (int run = 1; run <= absl::GetFlag(FLAGS_runs); ++run) {
-    const Throughput r = RunThroughput(server, run);
-    ok &= r.error.empty();
-    PrintRun(server, machine, run, r, json);
+    if (mode == "latency") {
+      const Latency r = RunLatency(server, run);
+      ok &= r.error.empty();
+      PrintLatency(server, machine, run, r, json);
+    } else {
+      const Throughput r = RunThroughput(server, run);
+      ok &= r.error.empty();
+      PrintRun(server, machine, run, r, json);
+    }
   }
   if (server.child != nullptr) server.child->Stop();
   // Lets the library's threads and memory go (after every connection is destroyed).
