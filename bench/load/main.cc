@@ -54,6 +54,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "bench/common/latency_histogram.h"
+#include "bench/common/open_loop.h"
 #include "bench/common/server_process.h"
 #include "bench/core/report.h"
 #include "bench/load/raw_client.h"
@@ -462,18 +463,9 @@ Latency RunLatency(const Setup& setup, int run) {
   // The kernel may fire a sleeper's timer up to its slack late (50 us by default): the sender asks
   // for none, so its own lateness stays small next to what it measures.
   prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
-  const Clock::time_point start = Clock::now() + std::chrono::milliseconds(10);
-  const double period_nanos = 1e9 * batch / rate;
-  const auto send_spin = std::chrono::nanoseconds(
-      std::min<int64_t>(absl::ToInt64Nanoseconds(absl::GetFlag(FLAGS_send_spin)),
-                        static_cast<int64_t>(period_nanos / 2)));
-  const auto intended_nanos = [&](int64_t k) {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               (start + std::chrono::nanoseconds(
-                            static_cast<int64_t>(period_nanos * static_cast<double>(k))))
-                   .time_since_epoch())
-        .count();
-  };
+  const OpenLoopSchedule schedule(
+      rate / batch,
+      std::chrono::nanoseconds(absl::ToInt64Nanoseconds(absl::GetFlag(FLAGS_send_spin))));
   std::string rejected;  // written by the ack reader, read after it is joined
   int64_t acked = 0;     // batches; likewise
   std::thread acks([&] {
@@ -485,7 +477,7 @@ Latency RunLatency(const Setup& setup, int run) {
         continue;
       }
       ++acked;
-      r.ack.Record(now - intended_nanos(static_cast<int64_t>(response.batch_id())));
+      r.ack.Record(now - schedule.DueNanos(static_cast<int64_t>(response.batch_id())));
     }
   });
   v1::PublishRequest request;
@@ -494,33 +486,21 @@ Latency RunLatency(const Setup& setup, int run) {
     request.add_events()->set_payload(std::string(static_cast<std::size_t>(event_bytes), 'x'));
   }
   for (int64_t k = 0; k < batches; ++k) {
-    const Clock::time_point due =
-        start +
-        std::chrono::nanoseconds(static_cast<int64_t>(period_nanos * static_cast<double>(k)));
-    // Sleep until shortly before the batch is due, then spin: a sleeper wakes tens of
-    // microseconds late on this VM, which would count against the server in its figure.
-    if (send_spin > std::chrono::nanoseconds::zero()) {
-      std::this_thread::sleep_until(due - send_spin);
-      while (Clock::now() < due) {
-      }
-    } else {
-      std::this_thread::sleep_until(due);
-    }
-    const int64_t intended =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(due.time_since_epoch()).count();
+    schedule.WaitFor(k);
+    const int64_t intended = schedule.DueNanos(k);
     for (int i = 0; i < batch; ++i) {
       std::memcpy(request.mutable_events(i)->mutable_payload()->data(), &intended,
                   sizeof(intended));
     }
     request.set_batch_id(static_cast<uint64_t>(k));
-    r.send_lag.Record(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - due).count());
+    r.send_lag.Record(NowNanos() - intended);
     if (!stream->Write(request)) {
       r.error = "publish stream broke";
       break;
     }
   }
-  const double sent_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const double sent_seconds =
+      std::chrono::duration<double>(Clock::now() - schedule.start()).count();
   r.achieved_rate = static_cast<double>(r.events) / std::max(sent_seconds, 1e-9);
   stream->WritesDone();
   acks.join();

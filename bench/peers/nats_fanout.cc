@@ -83,6 +83,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "bench/common/latency_histogram.h"
+#include "bench/common/open_loop.h"
 #include "bench/common/server_process.h"
 #include "bench/core/report.h"
 #include "bench/peers/nats_server.h"
@@ -353,14 +354,41 @@ class Connections {
     for (natsConnection* c : connections) natsConnection_Destroy(c);
   }
 
+  Run& run() { return run_; }
+  // A name for the callbacks of one connection, stable in memory while the run lasts.
+  std::pair<Run*, std::string>* Name(std::string who) {
+    names_.push_back(std::make_unique<std::pair<Run*, std::string>>(&run_, std::move(who)));
+    return names_.back().get();
+  }
+
   natsConnection* publisher = nullptr;
   natsSubscription* marker_subscription = nullptr;
-  // Names for the callbacks, stable in memory: the publisher's, then each subscriber's.
-  std::vector<std::unique_ptr<std::pair<Run*, std::string>>> names;
 
  private:
   Run& run_;
+  std::vector<std::unique_ptr<std::pair<Run*, std::string>>> names_;
 };
+
+// Connects each of the run's subscribers and subscribes it to `subject` with `handler`, with no
+// pending limit in the client; returns once the server has registered every subscription (the
+// PONG to a flush came back), or the first error.
+std::string Subscribe(const Server& server, Connections& connections, const std::string& subject,
+                      natsMsgHandler handler, bool shared_delivery) {
+  const int64_t timeout_ms = absl::ToInt64Milliseconds(absl::GetFlag(FLAGS_timeout));
+  for (Run::Subscriber& s : connections.run().subscribers()) {
+    auto* who = connections.Name(absl::StrCat("subscriber ", s.index));
+    absl::StatusOr<natsConnection*> connection =
+        Connect(server, *who, shared_delivery, /*io_buffer_bytes=*/0);
+    if (!connection.ok()) return std::string(connection.status().message());
+    s.connection = *connection;
+    natsStatus st =
+        natsConnection_Subscribe(&s.subscription, s.connection, subject.c_str(), handler, &s);
+    if (st == NATS_OK) st = natsSubscription_SetPendingLimits(s.subscription, -1, -1);
+    if (st == NATS_OK) st = natsConnection_FlushTimeout(s.connection, timeout_ms);
+    if (st != NATS_OK) return absl::StrCat(who->second, ": subscribe: ", StatusText(st));
+  }
+  return {};
+}
 
 // Publishes the run's batches within the window and the subscriber lag (see the top of the file).
 // Returns once the server has processed every batch, or the first error.
@@ -422,33 +450,16 @@ Throughput RunThroughput(const Server& server, int run_index) {
 
   Run run(subscribers, expected, wake_every);
   Connections connections(run);
-  const auto name = [&](std::string who) {
-    connections.names.push_back(std::make_unique<std::pair<Run*, std::string>>(&run, who));
-    return connections.names.back().get();
-  };
-  for (Run::Subscriber& s : run.subscribers()) {
-    auto* who = name(absl::StrCat("subscriber ", s.index));
-    absl::StatusOr<natsConnection*> connection =
-        Connect(server, *who, /*shared_delivery=*/true, /*io_buffer_bytes=*/0);
-    if (!connection.ok()) {
-      r.error = std::string(connection.status().message());
-      return r;
-    }
-    s.connection = *connection;
-    natsStatus st = natsConnection_Subscribe(&s.subscription, s.connection, subject.c_str(),
-                                             &Run::OnMessage, &s);
-    // No limit in the client: the lag bound above keeps what is buffered in check.
-    if (st == NATS_OK) st = natsSubscription_SetPendingLimits(s.subscription, -1, -1);
-    // The server has registered the subscription once the PONG to this flush comes back.
-    if (st == NATS_OK) st = natsConnection_FlushTimeout(s.connection, timeout_ms);
-    if (st != NATS_OK) {
-      r.error = absl::StrCat(who->second, ": subscribe: ", StatusText(st));
-      return r;
-    }
+  // No limit in the client's pending buffers: the lag bound above keeps them in check.
+  if (std::string error = Subscribe(server, connections, subject, &Run::OnMessage,
+                                    /*shared_delivery=*/true);
+      !error.empty()) {
+    r.error = std::move(error);
+    return r;
   }
   // The write buffer holds a batch: PUB line, payload and CRLFs per message.
   const int batch_bytes = batch * (event_bytes + static_cast<int>(subject.size()) + 32);
-  auto* publisher_name = name("publisher");
+  auto* publisher_name = connections.Name("publisher");
   absl::StatusOr<natsConnection*> publisher =
       Connect(server, *publisher_name, /*shared_delivery=*/false, std::max(batch_bytes, 32 * 1024));
   if (!publisher.ok()) {
@@ -544,29 +555,13 @@ Latency RunLatency(const Server& server, int run_index) {
 
   Run run(subscribers, total, /*wake_every=*/1024);
   Connections connections(run);
-  const auto name = [&](std::string who) {
-    connections.names.push_back(std::make_unique<std::pair<Run*, std::string>>(&run, who));
-    return connections.names.back().get();
-  };
-  for (Run::Subscriber& s : run.subscribers()) {
-    auto* who = name(absl::StrCat("subscriber ", s.index));
-    absl::StatusOr<natsConnection*> connection =
-        Connect(server, *who, /*shared_delivery=*/false, /*io_buffer_bytes=*/0);
-    if (!connection.ok()) {
-      r.error = std::string(connection.status().message());
-      return r;
-    }
-    s.connection = *connection;
-    natsStatus st = natsConnection_Subscribe(&s.subscription, s.connection, subject.c_str(),
-                                             &Run::OnTimedMessage, &s);
-    if (st == NATS_OK) st = natsSubscription_SetPendingLimits(s.subscription, -1, -1);
-    if (st == NATS_OK) st = natsConnection_FlushTimeout(s.connection, timeout_ms);
-    if (st != NATS_OK) {
-      r.error = absl::StrCat(who->second, ": subscribe: ", StatusText(st));
-      return r;
-    }
+  if (std::string error = Subscribe(server, connections, subject, &Run::OnTimedMessage,
+                                    /*shared_delivery=*/false);
+      !error.empty()) {
+    r.error = std::move(error);
+    return r;
   }
-  auto* publisher_name = name("publisher");
+  auto* publisher_name = connections.Name("publisher");
   absl::StatusOr<natsConnection*> publisher =
       Connect(server, *publisher_name, /*shared_delivery=*/false, /*io_buffer_bytes=*/0,
               /*send_asap=*/true);
@@ -577,24 +572,11 @@ Latency RunLatency(const Server& server, int run_index) {
   connections.publisher = *publisher;
 
   std::string payload(static_cast<std::size_t>(event_bytes), 'x');
-  const double period_nanos = 1e9 / rate;
-  const auto send_spin = std::chrono::nanoseconds(
-      std::min<int64_t>(absl::ToInt64Nanoseconds(absl::GetFlag(FLAGS_send_spin)),
-                        static_cast<int64_t>(period_nanos / 2)));
-  const Clock::time_point start = Clock::now() + std::chrono::milliseconds(10);
+  const OpenLoopSchedule schedule(
+      rate, std::chrono::nanoseconds(absl::ToInt64Nanoseconds(absl::GetFlag(FLAGS_send_spin))));
   for (int64_t k = 0; k < total && !run.failed(); ++k) {
-    const Clock::time_point due =
-        start +
-        std::chrono::nanoseconds(static_cast<int64_t>(period_nanos * static_cast<double>(k)));
-    if (send_spin > std::chrono::nanoseconds::zero()) {
-      std::this_thread::sleep_until(due - send_spin);
-      while (Clock::now() < due) {
-      }
-    } else {
-      std::this_thread::sleep_until(due);
-    }
-    const int64_t intended =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(due.time_since_epoch()).count();
+    schedule.WaitFor(k);
+    const int64_t intended = schedule.DueNanos(k);
     std::memcpy(payload.data(), &intended, sizeof(intended));
     r.send_lag.Record(SteadyNanos() - intended);
     const natsStatus st =
@@ -604,7 +586,7 @@ Latency RunLatency(const Server& server, int run_index) {
       break;
     }
   }
-  const double sent_seconds = SecondsBetween(start, Clock::now());
+  const double sent_seconds = SecondsBetween(schedule.start(), Clock::now());
   r.achieved_rate = static_cast<double>(total) / std::max(sent_seconds, 1e-9);
   if (!run.failed() && !run.Await([&] { return run.Slowest() >= total; }, timeout)) {
     run.Fail(absl::StrCat("the slowest subscriber had ", run.Slowest(), " of ", total,
