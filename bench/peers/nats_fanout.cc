@@ -610,36 +610,41 @@ Latency RunLatency(const Server& server, int run_index) {
   return r;
 }
 
+// The fields every JSON line of this program carries first: what ran, against what, where.
+Json CommonJson(const char* mode, const Server& server, const Machine& machine, int batch) {
+  return Json{{"mode", mode},
+              {"peer", "nats"},
+              {"nats_version", server.version},
+              {"publishers", 1},
+              {"subscribers", absl::GetFlag(FLAGS_subscribers)},
+              {"topics", 1},
+              {"event_bytes", absl::GetFlag(FLAGS_event_bytes)},
+              {"batch", batch},
+              {"nproc", machine.cpus.size()},
+              {"server", "external"},
+              {"spawned", server.child != nullptr}};
+}
+
 void PrintLatency(const Server& server, const Machine& machine, int run, const Latency& r,
                   bool json) {
   const auto us = [&](double q) { return r.recorder.Percentile(q) / 1e3; };
   const auto lag_us = [&](double q) { return r.send_lag.Percentile(q) / 1e3; };
   if (json) {
     const auto tenth = [](double v) { return Rounded(v, 1); };
-    Json line = {{"mode", "latency"},
-                 {"peer", "nats"},
-                 {"nats_version", server.version},
-                 {"publishers", 1},
-                 {"subscribers", absl::GetFlag(FLAGS_subscribers)},
-                 {"topics", 1},
-                 {"event_bytes", absl::GetFlag(FLAGS_event_bytes)},
-                 {"batch", 1},
-                 {"run", run},
-                 {"rate", Rounded(absl::GetFlag(FLAGS_rate), 0)},
-                 {"achieved_rate", Rounded(r.achieved_rate, 0)},
-                 {"events", r.events},
-                 {"samples", r.recorder.count()},
-                 {"p50_us", tenth(us(0.5))},
-                 {"p90_us", tenth(us(0.9))},
-                 {"p99_us", tenth(us(0.99))},
-                 {"p999_us", tenth(us(0.999))},
-                 {"max_us", tenth(r.recorder.max() / 1e3)},
-                 {"send_lag_p50_us", tenth(lag_us(0.5))},
-                 {"send_lag_p99_us", tenth(lag_us(0.99))},
-                 {"nproc", machine.cpus.size()},
-                 {"server", "external"},
-                 {"spawned", server.child != nullptr},
-                 {"verified", r.error.empty()}};
+    Json line = CommonJson("latency", server, machine, /*batch=*/1);
+    line["run"] = run;
+    line["rate"] = Rounded(absl::GetFlag(FLAGS_rate), 0);
+    line["achieved_rate"] = Rounded(r.achieved_rate, 0);
+    line["events"] = r.events;
+    line["samples"] = r.recorder.count();
+    line["p50_us"] = tenth(us(0.5));
+    line["p90_us"] = tenth(us(0.9));
+    line["p99_us"] = tenth(us(0.99));
+    line["p999_us"] = tenth(us(0.999));
+    line["max_us"] = tenth(r.recorder.max() / 1e3);
+    line["send_lag_p50_us"] = tenth(lag_us(0.5));
+    line["send_lag_p99_us"] = tenth(lag_us(0.99));
+    line["verified"] = r.error.empty();
     if (!r.error.empty()) line["error"] = r.error;
     absl::PrintF("%s\n", JsonText(line));
   } else {
@@ -663,31 +668,20 @@ void PrintRun(const Server& server, const Machine& machine, int run, const Throu
                                ? r.cpu_seconds / (static_cast<double>(r.delivered) / 1e6)
                                : -1;
   if (json) {
-    Json line = {
-        {"mode", "throughput"},
-        {"peer", "nats"},
-        {"nats_version", server.version},
-        {"publishers", 1},
-        {"subscribers", absl::GetFlag(FLAGS_subscribers)},
-        {"topics", 1},
-        {"event_bytes", absl::GetFlag(FLAGS_event_bytes)},
-        {"batch", absl::GetFlag(FLAGS_batch)},
-        {"run", run},
-        {"events", r.published},
-        {"seconds", Rounded(r.seconds, 4)},
-        {"published_events_per_sec", Rounded(published, 0)},
-        {"delivered_events_per_sec", Rounded(delivered, 0)},
-        {"published_bytes_per_sec", Rounded(published * bytes, 0)},
-        {"delivered_bytes_per_sec", Rounded(delivered_bytes, 0)},
-        {"server_cpu_sec_per_m_delivered", cpu_per_m >= 0 ? Rounded(cpu_per_m, 4) : Json()},
-        {"nproc", machine.cpus.size()},
-        {"server", "external"},
-        {"spawned", server.child != nullptr},
-        {"server_pid", server.pid},
-        {"window", absl::GetFlag(FLAGS_window)},
-        {"ping_every", absl::GetFlag(FLAGS_ping_every)},
-        {"max_subscriber_lag", absl::GetFlag(FLAGS_max_subscriber_lag)},
-        {"verified", r.error.empty()}};
+    Json line = CommonJson("throughput", server, machine, absl::GetFlag(FLAGS_batch));
+    line["run"] = run;
+    line["events"] = r.published;
+    line["seconds"] = Rounded(r.seconds, 4);
+    line["published_events_per_sec"] = Rounded(published, 0);
+    line["delivered_events_per_sec"] = Rounded(delivered, 0);
+    line["published_bytes_per_sec"] = Rounded(published * bytes, 0);
+    line["delivered_bytes_per_sec"] = Rounded(delivered_bytes, 0);
+    line["server_cpu_sec_per_m_delivered"] = cpu_per_m >= 0 ? Rounded(cpu_per_m, 4) : Json();
+    line["server_pid"] = server.pid;
+    line["window"] = absl::GetFlag(FLAGS_window);
+    line["ping_every"] = absl::GetFlag(FLAGS_ping_every);
+    line["max_subscriber_lag"] = absl::GetFlag(FLAGS_max_subscriber_lag);
+    line["verified"] = r.error.empty();
     if (!r.error.empty()) line["error"] = r.error;
     absl::PrintF("%s\n", JsonText(line));
   } else {
