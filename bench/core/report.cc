@@ -25,6 +25,16 @@ Json Rounded(double value, int decimals) {
   return std::round(value * scale) / scale;
 }
 
+void AddLatencyFields(Json& line, std::string_view prefix, const LatencyHistogram& latency) {
+  const auto field = [&](std::string_view name) { return std::string(prefix) + std::string(name); };
+  const auto us = [](double ns) { return Rounded(ns / 1e3, 1); };
+  line[field("p50_us")] = us(latency.Percentile(0.5));
+  line[field("p90_us")] = us(latency.Percentile(0.9));
+  line[field("p99_us")] = us(latency.Percentile(0.99));
+  line[field("p999_us")] = us(latency.Percentile(0.999));
+  line[field("max_us")] = us(latency.max());
+}
+
 std::string JsonText(const Json& object) {
   return object.dump(/*indent=*/-1, ' ', /*ensure_ascii=*/false, Json::error_handler_t::replace);
 }

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench/common/latency_histogram.h"
 #include "bench/core/run.h"
 #include "bench/core/wait_mode.h"
 
@@ -29,6 +30,10 @@ using Json = nlohmann::ordered_json;
 // `value` rounded to `decimals` places, the precision a report gives that figure: with 0 it is a
 // whole number and prints as one. Not finite: null.
 Json Rounded(double value, int decimals);
+
+// Sets <prefix>p50_us, p90_us, p99_us, p999_us and max_us from `latency` (recorded in ns), each to
+// a tenth of a microsecond: the latency fields every end-to-end report line carries.
+void AddLatencyFields(Json& line, std::string_view prefix, const LatencyHistogram& latency);
 
 // `object` on one line, without the newline (bytes that are not UTF-8 print as U+FFFD).
 std::string JsonText(const Json& object);

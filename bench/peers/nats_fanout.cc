@@ -637,11 +637,7 @@ void PrintLatency(const Server& server, const Machine& machine, int run, const L
     line["achieved_rate"] = Rounded(r.achieved_rate, 0);
     line["events"] = r.events;
     line["samples"] = r.recorder.count();
-    line["p50_us"] = tenth(us(0.5));
-    line["p90_us"] = tenth(us(0.9));
-    line["p99_us"] = tenth(us(0.99));
-    line["p999_us"] = tenth(us(0.999));
-    line["max_us"] = tenth(r.recorder.max() / 1e3);
+    AddLatencyFields(line, "", r.recorder);
     line["send_lag_p50_us"] = tenth(lag_us(0.5));
     line["send_lag_p99_us"] = tenth(lag_us(0.99));
     line["verified"] = r.error.empty();
